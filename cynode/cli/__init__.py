@@ -1,0 +1,1 @@
+"""The command-line client. Never imports cynode.server, cynode.store or cynode.dispatch."""

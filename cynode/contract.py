@@ -1,0 +1,46 @@
+"""What the client and the server share. Standard library only: the CLI imports this on every start."""
+
+from enum import Enum
+
+DEFAULT_PORT = 8080
+DEFAULT_GATEWAY_URL = f"http://localhost:{DEFAULT_PORT}"
+
+LIST_LIMIT_DEFAULT = 50
+LIST_LIMIT_MAX = 200
+
+MAX_ATTACHMENTS = 16
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
+
+class TaskStatus(str, Enum):
+    """Task status as the API reports it."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELED)
+
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+# RFC 7807 `type` and `title` per HTTP status, as spec/gateway.md §1.1 names them.
+PROBLEM_TYPES = {
+    400: ("urn:cynodeai:error:validation", "Bad Request"),
+    401: ("urn:cynodeai:error:authentication", "Unauthorized"),
+    403: ("urn:cynodeai:error:authorization", "Forbidden"),
+    404: ("urn:cynodeai:error:not_found", "Not Found"),
+    405: ("urn:cynodeai:error:method_not_allowed", "Method Not Allowed"),
+    408: ("urn:cynodeai:error:canceled", "Request Timeout"),
+    409: ("urn:cynodeai:error:conflict", "Conflict"),
+    413: ("urn:cynodeai:error:payload_too_large", "Payload Too Large"),
+    429: ("urn:cynodeai:error:rate_limit", "Too Many Requests"),
+    500: ("urn:cynodeai:error:internal", "Internal Server Error"),
+    502: ("urn:cynodeai:error:upstream", "Bad Gateway"),
+    503: ("urn:cynodeai:error:upstream", "Service Unavailable"),
+    504: ("urn:cynodeai:error:upstream", "Gateway Timeout"),
+}

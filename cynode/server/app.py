@@ -1,0 +1,101 @@
+"""The WSGI application: routes, error rendering, body limit, request log. The only bottle importer."""
+
+import json
+import logging
+import time
+import uuid
+
+import bottle
+
+from cynode.server.deps import Reply
+from cynode.server.errors import PROBLEM_CONTENT_TYPE, ApiError, problem_body
+from cynode.server.routes import auth as auth_routes
+from cynode.server.routes import health as health_routes
+from cynode.server.routes import users as users_routes
+
+LOG = logging.getLogger("cynode.http")
+ROUTE_MODULES = (health_routes, auth_routes, users_routes)
+
+bottle.BaseRequest.MEMFILE_MAX = 1024 * 1024  # bodies above 1 MiB spool to a temp file instead of memory
+
+
+def _render(result):
+    """Turn a handler's return value into the bottle response body."""
+    reply = result if isinstance(result, Reply) else Reply(200, result)
+    bottle.response.status = reply.status
+    for name, value in reply.headers.items():
+        bottle.response.set_header(name, value)
+    if reply.body is None:
+        return b""
+    if isinstance(reply.body, (bytes, str)):
+        return reply.body
+    bottle.response.content_type = "application/json"
+    return json.dumps(reply.body, ensure_ascii=False)
+
+
+def _problem(status: int, detail: str | None, headers: dict | None = None) -> str:
+    bottle.response.status = status
+    for name, value in (headers or {}).items():
+        bottle.response.set_header(name, value)
+    bottle.response.content_type = PROBLEM_CONTENT_TYPE
+    return problem_body(status, detail, bottle.request.environ.get("cynode.request_id"))
+
+
+def _bind(deps, handler):
+    """Adapt `handler(deps, req, **params)` to a bottle callback that renders results and errors."""
+
+    def callback(**params):
+        try:
+            return _render(handler(deps, bottle.request, **params))
+        except ApiError as exc:
+            return _problem(exc.status, exc.detail, exc.headers)
+        except Exception:  # pylint: disable=broad-exception-caught  # last line: a 500, never a traceback out
+            LOG.exception("unhandled error request_id=%s", bottle.request.environ.get("cynode.request_id"))
+            return _problem(500, "Internal server error")
+
+    return callback
+
+
+def _router_error(error: bottle.HTTPError) -> str:
+    """404/405 (and 413 from the body check) from the router, as problem+json."""
+    detail = {404: "Not found", 405: "Method not allowed"}.get(error.status_code, str(error.body or ""))
+    return _problem(error.status_code, detail)
+
+
+def make_app(deps) -> "RequestLog":
+    app = bottle.Bottle(autojson=False)
+    for module in ROUTE_MODULES:
+        for method, path, handler in module.ROUTES:
+            app.route(path, method, _bind(deps, handler))
+    app.default_error_handler = _router_error
+    limit = deps.settings.max_body_bytes
+
+    @app.hook("before_request")
+    def _body_limit():
+        if bottle.request.content_length > limit:
+            raise bottle.HTTPError(413, f"request body exceeds {limit} bytes")
+
+    return RequestLog(app)
+
+
+class RequestLog:
+    """WSGI wrapper: a request id for every request and one log line for it (never bodies or tokens)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        started = time.perf_counter()
+        environ["cynode.request_id"] = request_id = uuid.uuid4().hex
+        status_holder = []
+
+        def recording_start_response(status, headers, exc_info=None):
+            status_holder.append(status.split(" ", 1)[0])
+            return start_response(status, headers + [("X-Request-Id", request_id)], exc_info)
+
+        try:
+            return self.app(environ, recording_start_response)
+        finally:
+            LOG.info("method=%s path=%s status=%s ms=%.1f user=%s request_id=%s", environ.get("REQUEST_METHOD"),
+                     environ.get("PATH_INFO"), status_holder[0] if status_holder else "-",
+                     (time.perf_counter() - started) * 1000, environ.get("cynode.user_id", "-"), request_id)

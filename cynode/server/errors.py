@@ -1,0 +1,63 @@
+"""API errors carry their HTTP status; one renderer turns every error into an RFC 7807 problem body."""
+
+import json
+
+from cynode.contract import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
+
+
+class ApiError(Exception):
+    """Raised anywhere in a request; rendered by the app's error plugin."""
+
+    status = 500
+
+    def __init__(self, detail: str, *, status: int | None = None, headers: dict | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        if status is not None:
+            self.status = status
+        self.headers = headers or {}
+
+
+class BadRequest(ApiError):
+    status = 400
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+
+
+class TooManyRequests(ApiError):
+    status = 429
+
+    def __init__(self, detail: str, retry_after: int):
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+def problem_body(status: int, detail: str | None, instance: str | None = None) -> str:
+    kind, title = PROBLEM_TYPES.get(status, PROBLEM_TYPES[500] if status >= 500 else PROBLEM_TYPES[400])
+    body = {"type": kind, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    return json.dumps(body)
+
+
+__all__ = ["ApiError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict", "PayloadTooLarge",
+           "TooManyRequests", "problem_body", "PROBLEM_CONTENT_TYPE"]

@@ -1,0 +1,72 @@
+"""Login, refresh (rotating), logout, and the caller's identity."""
+
+from cynode.server.auth import authenticate, client_ip
+from cynode.server.deps import Reply
+from cynode.server.errors import TooManyRequests, Unauthorized
+from cynode.server.jsonio import read_json, text_field
+from cynode.server.routes.users import user_json
+from cynode.server.security import new_token, token_hash, verify_password
+
+
+def _pair(deps) -> tuple[dict, str, str]:
+    """A new token pair as the response body, plus the two hashes to store."""
+    access, refresh = new_token(), new_token()
+    body = {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+            "expires_in": deps.settings.access_token_ttl}
+    return body, token_hash(access), token_hash(refresh)
+
+
+def _ttls(deps) -> tuple[int, int]:
+    return deps.settings.access_token_ttl, deps.settings.refresh_token_ttl
+
+
+def _check_rate(limiter, key: str) -> None:
+    wait = limiter.retry_after(key)
+    if wait:
+        raise TooManyRequests("Too many login attempts", wait)
+
+
+def login(deps, req):
+    ip = client_ip(deps, req)
+    try:
+        _check_rate(deps.ip_limiter, ip)
+    finally:
+        deps.ip_limiter.hit(ip)  # every attempt counts against the address, refused ones too
+    body = read_json(req)
+    handle, password = text_field(body, "handle"), text_field(body, "password")
+    _check_rate(deps.handle_limiter, handle)
+    user = deps.store.user_by_handle(handle)
+    valid = verify_password(password, user.password_hash if user else None)
+    if not (valid and user.is_active):
+        deps.handle_limiter.hit(handle)  # only failures count per handle, so normal use never locks a user out
+        raise Unauthorized("Invalid credentials")
+    reply, access_hash, refresh_hash = _pair(deps)
+    deps.store.create_session(user.id, access_hash, refresh_hash, *_ttls(deps))
+    return reply
+
+
+def refresh(deps, req):
+    token = text_field(read_json(req), "refresh_token")
+    reply, access_hash, refresh_hash = _pair(deps)
+    _, refused = deps.store.rotate_refresh(token_hash(token), access_hash, refresh_hash, *_ttls(deps))
+    if refused:
+        raise Unauthorized("Invalid refresh token")
+    return reply
+
+
+def logout(deps, req):
+    """Ends the caller's login at once: this access token and its refresh-token family."""
+    deps.store.revoke_family(authenticate(deps, req).family)
+    return Reply(204)
+
+
+def me(deps, req):
+    return user_json(authenticate(deps, req).user)
+
+
+ROUTES = [
+    ("POST", "/v1/auth/login", login),
+    ("POST", "/v1/auth/refresh", refresh),
+    ("POST", "/v1/auth/logout", logout),
+    ("GET", "/v1/users/me", me),
+]

@@ -1,0 +1,23 @@
+"""Liveness and readiness, for load balancers and `cynode cli status`."""
+
+from cynode.server.deps import Reply
+
+TEXT = {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def healthz(_deps, _req):
+    return Reply(200, "ok", TEXT)
+
+
+def readyz(deps, _req):
+    try:
+        deps.store.ping()
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # any database failure means not ready
+        return Reply(503, f"database unavailable: {type(exc).__name__}", TEXT)
+    return Reply(200, "ready", TEXT)
+
+
+ROUTES = [
+    ("GET", "/healthz", healthz),
+    ("GET", "/readyz", readyz),
+]

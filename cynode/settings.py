@@ -1,0 +1,144 @@
+"""The server's settings, declared once as a table.
+
+Each setting resolves as: default <- config file (YAML) <- environment (CYNODE_<NAME>) <- command-line flag.
+The result is one frozen Settings object passed explicitly to whatever needs it; nothing reads globals.
+"""
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from cynode.contract import DEFAULT_PORT
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the setting."""
+
+
+def _data_home() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "cynode")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One row of the settings table."""
+
+    name: str
+    default: object
+    kind: type
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "CYNODE_" + self.name.upper()
+
+
+SPECS = (
+    Spec("listen", f"127.0.0.1:{DEFAULT_PORT}", str, "HOST:PORT to listen on"),
+    Spec("data_dir", None, str, "directory for the SQLite file, job work dirs and artifacts"),
+    Spec("database", None, str, "database URL (sqlite:///PATH or postgresql://...); default SQLite in the data dir"),
+    Spec("admin_password", None, str, "password for the bootstrap 'admin' user (else one is generated)"),
+    Spec("http_threads", 8, int, "waitress worker threads"),
+    Spec("access_token_ttl", 900, int, "access token lifetime in seconds"),
+    Spec("refresh_token_ttl", 7 * 24 * 3600, int, "refresh token (session) lifetime in seconds"),
+    Spec("login_limit_per_ip", 60, int, "login attempts per client IP per minute"),
+    Spec("login_limit_per_handle", 10, int, "failed login attempts per handle per minute"),
+    Spec("max_body_bytes", 10 * 1024 * 1024, int, "largest accepted request body in bytes"),
+    Spec("trust_proxy_headers", False, bool, "take the client IP from X-Forwarded-For / X-Real-IP"),
+)
+
+_SPECS = {spec.name: spec for spec in SPECS}
+
+
+@dataclass(frozen=True)
+class Settings:  # pylint: disable=too-many-instance-attributes
+    """Resolved server settings."""
+
+    listen: str
+    data_dir: str
+    database: str
+    admin_password: str | None
+    http_threads: int
+    access_token_ttl: int
+    refresh_token_ttl: int
+    login_limit_per_ip: int
+    login_limit_per_handle: int
+    max_body_bytes: int
+    trust_proxy_headers: bool
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]") or "0.0.0.0", int(port)
+
+    def public(self) -> dict:
+        """The settings without secrets, for logging."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "admin_password"}
+
+
+def _convert(spec: Spec, raw: object) -> object:
+    if raw is None:
+        return None
+    text = str(raw).strip()  # YAML and env values alike go through their text form
+    if spec.kind is bool:
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingsError(f"{spec.name}: expected true or false, got {text!r}")
+    if spec.kind is int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise SettingsError(f"{spec.name}: expected an integer, got {text!r}") from None
+        if value < 0:
+            raise SettingsError(f"{spec.name}: must not be negative")
+        return value
+    return text
+
+
+def _load_file(path: str) -> dict:
+    import yaml  # pylint: disable=import-outside-toplevel  # only when a config file is given
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SettingsError(f"config file {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"config file {path}: top level must be a mapping")
+    unknown = sorted(set(data) - set(_SPECS))
+    if unknown:
+        raise SettingsError(f"config file {path}: unknown setting(s): {', '.join(unknown)}")
+    return data
+
+
+def _check_listen(listen: str) -> None:
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535 or not host:
+        raise SettingsError(f"listen: expected HOST:PORT, got {listen!r}")
+
+
+def resolve(flags: dict | None = None, environ: dict | None = None, config_path: str | None = None) -> Settings:
+    """Build Settings from defaults, an optional YAML file, the environment and flags (highest wins)."""
+    environ = os.environ if environ is None else environ
+    flags = flags or {}
+    config_path = config_path or environ.get("CYNODE_CONFIG") or None
+    layers = [_load_file(config_path)] if config_path else []
+    layers.append({s.name: environ[s.env] for s in SPECS if environ.get(s.env, "") != ""})
+    layers.append({k: v for k, v in flags.items() if v is not None})
+    values = {}
+    for spec in SPECS:
+        value = spec.default
+        for layer in layers:
+            if spec.name in layer:
+                value = layer[spec.name]
+        values[spec.name] = _convert(spec, value)
+    _check_listen(values["listen"])
+    data_dir = os.path.abspath(os.path.expanduser(values["data_dir"] or _data_home()))
+    values["data_dir"] = data_dir
+    values["database"] = values["database"] or "sqlite:///" + str(Path(data_dir) / "cynode.db")
+    if values["http_threads"] < 1:
+        raise SettingsError("http_threads: must be at least 1")
+    return Settings(**values)

@@ -1,0 +1,94 @@
+"""Open a peewee database from a URL: SQLite (default, WAL) or PostgreSQL through pg8000."""
+
+import os
+from urllib.parse import unquote, urlsplit
+
+import peewee
+
+
+class UnsupportedDatabase(ValueError):
+    """The database URL names a scheme or shape this build cannot open."""
+
+
+class _Pg8000Adapter(peewee._BasePsycopgAdapter):  # pylint: disable=protected-access
+    """Lets peewee's PostgreSQL dialect drive a pg8000 connection.
+
+    peewee ships adapters for psycopg2/3 only; psycopg needs a compiled library, pg8000 is pure Python, so the
+    zipapp runs anywhere. pg8000's `format` paramstyle matches peewee's `%s`.
+    """
+
+    # pg8000 keeps the ReadyForQuery status byte; peewee wants ordered ints (usable while < in-error).
+    txn_idle, txn_active, txn_inerror, txn_unknown = 0, 1, 3, 4
+    _STATUS = {b"I": 0, b"T": 1, b"E": 3}
+
+    def check_driver(self):
+        """pg8000 is imported lazily in connect(); it is a declared dependency."""
+
+    def connect(self, db, **params):
+        import pg8000.dbapi  # pylint: disable=import-outside-toplevel  # ~100 ms; only for PostgreSQL
+
+        return pg8000.dbapi.connect(database=db.database, **params)
+
+    def get_binary_type(self):
+        return bytes
+
+    def get_server_version(self, conn):
+        major, _, minor = conn.parameter_statuses.get("server_version", "0").split()[0].partition(".")
+        return int(major) * 10000 + int((minor or "0").split(".")[0])
+
+    def txn_status(self, conn):
+        return self._STATUS.get(conn._transaction_status, self.txn_unknown)  # pylint: disable=protected-access
+
+    def rollback(self, conn):
+        conn.cursor().execute("ROLLBACK")
+
+
+class Pg8000Database(peewee.PostgresqlDatabase):
+    """PostgreSQL through pg8000."""
+
+    def init(self, database, **kwargs):
+        super().init(database, **kwargs)
+        self._adapter = _Pg8000Adapter()
+
+    def _connect(self):
+        conn = self._adapter.connect(self, **self.connect_params)
+        conn.autocommit = True  # peewee issues BEGIN itself for atomic()
+        return conn
+
+
+def _sqlite(path: str) -> peewee.SqliteDatabase:
+    if path != ":memory:":
+        os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+    return peewee.SqliteDatabase(
+        path,
+        pragmas={
+            "journal_mode": "wal",  # readers never block the writer
+            "synchronous": "normal",  # durable across process crashes; measured ~9k commits/s here
+            "foreign_keys": 1,
+            "busy_timeout": 10000,
+        },
+        timeout=10,
+    )
+
+
+def _postgres(url: str) -> Pg8000Database:
+    parts = urlsplit(url)
+    params = {"host": parts.hostname or "localhost", "port": parts.port or 5432, "user": unquote(parts.username or "")}
+    if parts.password:
+        params["password"] = unquote(parts.password)
+    name = parts.path.lstrip("/")
+    if not name or not params["user"]:
+        raise UnsupportedDatabase("PostgreSQL URL needs a user and a database: postgresql://USER@HOST:PORT/DB")
+    return Pg8000Database(name, **params)
+
+
+def connect(url: str) -> peewee.Database:
+    """A peewee database for `url`: sqlite:///PATH, a bare file path, or postgresql://USER[:PW]@HOST[:PORT]/DB."""
+    scheme = url.split(":", 1)[0].lower() if "://" in url else ""
+    if scheme == "sqlite":
+        return _sqlite(url[len("sqlite:///"):])  # sqlite:///rel/path or sqlite:////abs/path
+    if scheme in ("postgres", "postgresql"):
+        return _postgres(url)
+    if scheme:
+        raise UnsupportedDatabase(f"unsupported database URL scheme {scheme!r}: use sqlite:/// or postgresql://")
+    return _sqlite(url)

@@ -1,0 +1,44 @@
+"""Packaging for cynode. Pins live here so build.py, CI and users install the same versions."""
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+VERSION = re.search(r'__version__ = "([^"]+)"', Path(__file__).with_name("cynode").joinpath(
+    "__init__.py").read_text(encoding="utf-8")).group(1)
+
+RUNTIME = [
+    "bottle==0.13.4",
+    "waitress==3.0.2",
+    "peewee==4.5.3",
+    "pg8000==1.31.6",
+    "docopt-ng==0.9.0",
+    "urllib3==2.8.0",
+    "PyYAML==6.0.3",
+]
+
+DEV = [
+    "pytest==9.2.0",
+    "pytest-bdd==9.0.1",
+    "coverage==7.17.3",
+    "shiv==1.0.8",
+    "pylint==4.1.4",
+    "rust-just==1.59.0",
+]
+
+setup(
+    name="cynode",
+    version=VERSION,
+    description="Self-hosted task orchestrator (cynode serve) and its command-line client (cynode cli)",
+    packages=find_packages(include=["cynode", "cynode.*"]),
+    python_requires=">=3.11",
+    install_requires=RUNTIME,
+    extras_require={"dev": DEV},
+    entry_points={
+        "console_scripts": [
+            "cynode = cynode.__main__:entry",
+            "cynork = cynode.cli.main:entry",
+        ]
+    },
+)

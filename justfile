@@ -1,0 +1,52 @@
+# cynode tasks. `python3 build.py test` bootstraps .venv and runs `just ci`.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+bin := justfile_directory() / ".venv/bin"
+packages := "cli server store dispatch"
+
+# everything CI checks: lint, feature files, tests with coverage, the zipapp, and the CLI suite against it
+ci: lint features cover build bdd-pyz
+
+# pylint over code, tests, benchmarks and build scripts
+lint:
+    {{bin}}/pylint cynode tests bench build.py setup.py
+
+# every feature file: one @suite_* tag, and @req_*/@spec_* tags on every scenario
+features:
+    {{bin}}/python tests/check_features.py features
+
+# unit, store-contract and BDD tests (BDD against a real `cynode serve` from the source tree)
+test *ARGS:
+    {{bin}}/pytest {{ARGS}}
+
+# the tests under coverage (server and CLI subprocesses included); fails under 90% for any package
+cover:
+    rm -f .coverage .coverage.*
+    {{bin}}/coverage run -m pytest -q
+    {{bin}}/coverage combine -q
+    {{bin}}/coverage report
+    for pkg in {{packages}}; do \
+      if [ -d "cynode/$pkg" ]; then \
+        printf '%-10s ' "$pkg"; {{bin}}/coverage report --include="cynode/$pkg/*" --fail-under=90 --format=total; \
+      fi; \
+    done
+
+# BDD suites only
+bdd *ARGS:
+    {{bin}}/pytest tests/bdd {{ARGS}}
+
+# build ./cynode.pyz
+build:
+    {{bin}}/python build.py
+
+# the cynork BDD suite again, with the CLI and server run from the built zipapp
+bdd-pyz:
+    CYNODE_TEST_PYZ={{justfile_directory()}}/cynode.pyz {{bin}}/pytest -q tests/bdd -m suite_cynork
+
+# build and start the server (SQLite in the default data dir)
+serve *ARGS: build
+    ./cynode.pyz serve {{ARGS}}
+
+# benchmarks, printed as ratios against floors measured in the same run
+bench: build
+    {{bin}}/python bench/cli_start.py

@@ -46,6 +46,17 @@ SPECS = (
     Spec("login_limit_per_handle", 10, int, "failed login attempts per handle per minute"),
     Spec("max_body_bytes", 10 * 1024 * 1024, int, "largest accepted request body in bytes"),
     Spec("trust_proxy_headers", False, bool, "take the client IP from X-Forwarded-For / X-Real-IP"),
+    Spec("workers", 4, int, "dispatcher threads running jobs (0 = this server runs no jobs)"),
+    Spec("sandbox", "auto", str, "job runner: auto (bwrap when usable, else process), bwrap, process"),
+    Spec("job_default_timeout_seconds", 300, int, "job timeout when the task sets none"),
+    Spec("job_max_timeout_seconds", 10800, int, "largest timeout a task may ask for"),
+    Spec("job_max_output_bytes", 262144, int, "stdout and stderr kept per job, each"),
+    Spec("job_memory_bytes", 1 << 30, int, "address-space limit per job process"),
+    Spec("job_max_processes", 256, int, "process limit for jobs"),
+    Spec("job_file_size_bytes", 256 << 20, int, "largest file a job may write"),
+    Spec("job_cpu_seconds", 600, int, "CPU time limit per job process"),
+    Spec("job_kill_grace_seconds", 5, int, "after SIGTERM, seconds before SIGKILL on cancel or timeout"),
+    Spec("work_retention_seconds", 86400, int, "keep finished tasks' work dirs this long (artifacts stay)"),
 )
 
 _SPECS = {spec.name: spec for spec in SPECS}
@@ -66,6 +77,17 @@ class Settings:  # pylint: disable=too-many-instance-attributes
     login_limit_per_handle: int
     max_body_bytes: int
     trust_proxy_headers: bool
+    workers: int
+    sandbox: str
+    job_default_timeout_seconds: int
+    job_max_timeout_seconds: int
+    job_max_output_bytes: int
+    job_memory_bytes: int
+    job_max_processes: int
+    job_file_size_bytes: int
+    job_cpu_seconds: int
+    job_kill_grace_seconds: int
+    work_retention_seconds: int
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -141,4 +163,8 @@ def resolve(flags: dict | None = None, environ: dict | None = None, config_path:
     values["database"] = values["database"] or "sqlite:///" + str(Path(data_dir) / "cynode.db")
     if values["http_threads"] < 1:
         raise SettingsError("http_threads: must be at least 1")
+    if values["sandbox"] not in ("auto", "bwrap", "process"):
+        raise SettingsError(f"sandbox: expected auto, bwrap or process, got {values['sandbox']!r}")
+    if not 1 <= values["job_default_timeout_seconds"] <= values["job_max_timeout_seconds"]:
+        raise SettingsError("job_default_timeout_seconds: must be from 1 to job_max_timeout_seconds")
     return Settings(**values)

@@ -4,17 +4,20 @@ import json
 import logging
 import time
 import uuid
+from pathlib import Path
 
 import bottle
 
+from cynode.contract import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
 from cynode.server.deps import Reply
 from cynode.server.errors import PROBLEM_CONTENT_TYPE, ApiError, problem_body
 from cynode.server.routes import auth as auth_routes
 from cynode.server.routes import health as health_routes
+from cynode.server.routes import tasks as task_routes
 from cynode.server.routes import users as users_routes
 
 LOG = logging.getLogger("cynode.http")
-ROUTE_MODULES = (health_routes, auth_routes, users_routes)
+ROUTE_MODULES = (health_routes, auth_routes, users_routes, task_routes)
 
 bottle.BaseRequest.MEMFILE_MAX = 1024 * 1024  # bodies above 1 MiB spool to a temp file instead of memory
 
@@ -27,6 +30,9 @@ def _render(result):
         bottle.response.set_header(name, value)
     if reply.body is None:
         return b""
+    if isinstance(reply.body, Path):  # a stored file: streamed, never read into memory
+        bottle.response.set_header("Content-Length", str(reply.body.stat().st_size))
+        return open(reply.body, "rb")  # pylint: disable=consider-using-with  # the WSGI server closes it
     if isinstance(reply.body, (bytes, str)):
         return reply.body
     bottle.response.content_type = "application/json"
@@ -62,16 +68,22 @@ def _router_error(error: bottle.HTTPError) -> str:
     return _problem(error.status_code, detail)
 
 
+def upload_limit(json_limit: int) -> int:
+    """Multipart bodies (task attachments) may carry 16 x 10 MiB files plus the JSON part."""
+    return MAX_ATTACHMENTS * MAX_ATTACHMENT_BYTES + json_limit
+
+
 def make_app(deps) -> "RequestLog":
     app = bottle.Bottle(autojson=False)
     for module in ROUTE_MODULES:
         for method, path, handler in module.ROUTES:
             app.route(path, method, _bind(deps, handler))
     app.default_error_handler = _router_error
-    limit = deps.settings.max_body_bytes
+    json_limit = deps.settings.max_body_bytes
 
     @app.hook("before_request")
     def _body_limit():
+        limit = upload_limit(json_limit) if bottle.request.content_type.startswith("multipart/") else json_limit
         if bottle.request.content_length > limit:
             raise bottle.HTTPError(413, f"request body exceeds {limit} bytes")
 

@@ -9,13 +9,25 @@ from cynode.settings import Settings
 @dataclass
 class Deps:
     settings: Settings
-    store: object  # cynode.store.store.Store; typed loosely so the server package does not import peewee
+    store: object  # cynode.store.store.Store
+    workspace: object  # cynode.dispatch.workspace.Workspace
+    dispatcher: object = None  # cynode.dispatch.dispatcher.Dispatcher, None when this process runs no jobs
+    notes: tuple = ()  # readiness caveats, e.g. running jobs without bubblewrap
     ip_limiter: RateLimiter = field(init=False)
     handle_limiter: RateLimiter = field(init=False)
 
     def __post_init__(self):
         self.ip_limiter = RateLimiter(self.settings.login_limit_per_ip)
         self.handle_limiter = RateLimiter(self.settings.login_limit_per_handle)
+
+    def wake_dispatcher(self) -> None:
+        if self.dispatcher:
+            self.dispatcher.wake()
+
+    def cancel_jobs(self, job_ids) -> None:
+        """Kill running jobs now when they run here; other processes notice the canceled status themselves."""
+        if self.dispatcher and job_ids:
+            self.dispatcher.cancel(job_ids)
 
 
 @dataclass

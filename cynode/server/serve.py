@@ -20,13 +20,14 @@ import os
 import signal
 import sys
 
-from cynode.server.app import make_app
+from cynode.server.app import make_app, upload_limit
 from cynode.server.bootstrap import ensure_admin
 from cynode.server.deps import Deps
 from cynode.server.errors import ApiError
 from cynode.settings import SPECS, SettingsError, resolve
 
 LOG = logging.getLogger("cynode")
+SHUTDOWN_GRACE_SECONDS = 10  # running jobs get this long to finish on SIGTERM, then they are killed (failed)
 
 
 def usage() -> str:
@@ -65,25 +66,43 @@ def main(argv: list[str]) -> int:
     return run(settings)
 
 
+def _open(settings):
+    """Database (migrated, admin ensured), workspace, and the dispatcher with its sandbox runner."""
+    # pylint: disable=import-outside-toplevel  # the server side loads only for `serve`
+    from cynode.dispatch.dispatcher import Dispatcher
+    from cynode.dispatch.sandbox import make_runner
+    from cynode.dispatch.workspace import Workspace
+    from cynode.store.store import Store
+
+    os.umask(0o077)  # everything the server writes is private to it; jobs never read the data dir
+    workspace = Workspace(settings.data_dir)
+    workspace.prepare()
+    store = Store(settings.database)
+    store.migrate()
+    ensure_admin(store, settings.admin_password, lambda text: LOG.warning("%s", text))
+    runner, warning = make_runner(settings.sandbox)
+    if warning:
+        LOG.warning("%s", warning)
+    dispatcher = Dispatcher(store, runner, settings, workspace) if settings.workers else None
+    return Deps(settings, store, workspace, dispatcher, notes=(warning,) if warning else ())
+
+
 def run(settings) -> int:
     import waitress  # pylint: disable=import-outside-toplevel
 
-    from cynode.store.store import Store  # pylint: disable=import-outside-toplevel
-
-    os.makedirs(settings.data_dir, mode=0o700, exist_ok=True)
-    store = Store(settings.database)
     try:
-        version = store.migrate()
-        ensure_admin(store, settings.admin_password, lambda text: LOG.warning("%s", text))
-    except (ApiError, RuntimeError) as exc:
+        deps = _open(settings)
+    except (ApiError, RuntimeError, ValueError) as exc:
         print(f"Error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         return 2
     host, port = settings.host_port
-    server = waitress.create_server(make_app(Deps(settings, store)), host=host, port=port,
-                                    threads=settings.http_threads, ident="cynode",
-                                    max_request_body_size=settings.max_body_bytes + 65536)
-    LOG.info("listening on http://%s:%s database=%s schema=v%d", host, server.effective_port, store.backend,
-             version)
+    server = waitress.create_server(make_app(deps), host=host, port=port, threads=settings.http_threads,
+                                    ident="cynode", max_request_body_size=upload_limit(settings.max_body_bytes))
+    if deps.dispatcher:
+        deps.dispatcher.recover()
+        deps.dispatcher.start()
+    LOG.info("listening on http://%s:%s database=%s sandbox=%s workers=%d", host, server.effective_port,
+             deps.store.backend, deps.dispatcher.runner.name if deps.dispatcher else "-", settings.workers)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     try:
@@ -92,6 +111,8 @@ def run(settings) -> int:
         LOG.info("shutting down")
     finally:
         server.close()
+        if deps.dispatcher:
+            deps.dispatcher.stop(grace=SHUTDOWN_GRACE_SECONDS)
         server.task_dispatcher.shutdown(timeout=30)  # let in-flight requests finish
-        store.close()
+        deps.store.close()
     return 0

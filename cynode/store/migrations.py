@@ -8,7 +8,11 @@ def _v1_users_and_sessions(db):
     db.create_tables([models.User, models.Session])
 
 
-STEPS = (_v1_users_and_sessions,)
+def _v2_tasks_jobs_artifacts(db):
+    db.create_tables([models.Task, models.Job, models.Artifact])
+
+
+STEPS = (_v1_users_and_sessions, _v2_tasks_jobs_artifacts)
 
 
 def current_version(db) -> int:

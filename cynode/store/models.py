@@ -39,4 +39,61 @@ class Session(BaseModel):
     last_used_at = peewee.DateTimeField(null=True)
 
 
-MODELS = (SchemaVersion, User, Session)
+class Task(BaseModel):
+    id = peewee.CharField(max_length=36, primary_key=True)
+    owner = peewee.ForeignKeyField(User, backref="tasks", on_delete="CASCADE")
+    name = peewee.CharField(max_length=128)
+    input_mode = peewee.CharField(max_length=16)  # prompt | script | commands
+    prompt = peewee.TextField()
+    status = peewee.CharField(max_length=16, default="queued")
+    timeout_seconds = peewee.IntegerField(null=True)
+    created_at = peewee.DateTimeField()
+    updated_at = peewee.DateTimeField()
+
+    class Meta:
+        indexes = (
+            (("owner", "name"), True),  # names are unique per user
+            (("owner", "created_at"), False),  # keeps the newest-first list flat as tasks pile up
+            (("owner", "status", "created_at"), False),  # the same for a status-filtered list
+        )
+
+
+class Job(BaseModel):
+    """One unit of execution. Jobs of a task run one at a time, in `seq` order."""
+
+    id = peewee.CharField(max_length=36, primary_key=True)
+    task = peewee.ForeignKeyField(Task, backref="jobs", on_delete="CASCADE")
+    seq = peewee.IntegerField()
+    kind = peewee.CharField(max_length=16)  # command | script | prompt
+    payload = peewee.TextField()  # JSON: what to run
+    status = peewee.CharField(max_length=16, default="queued")
+    result = peewee.TextField(null=True)  # JSON text, spec/gateway.md §5
+    lease_id = peewee.CharField(max_length=36, null=True)
+    lease_expires_at = peewee.DateTimeField(null=True)
+    claimed_by = peewee.CharField(max_length=128, null=True)
+    created_at = peewee.DateTimeField()
+    started_at = peewee.DateTimeField(null=True)
+    ended_at = peewee.DateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            (("status", "created_at"), False),  # claiming the oldest queued job
+            (("task", "seq"), True),
+        )
+
+
+class Artifact(BaseModel):
+    """A file kept with a task: an uploaded attachment or a file a job left in out/."""
+
+    id = peewee.CharField(max_length=36, primary_key=True)
+    task = peewee.ForeignKeyField(Task, backref="artifacts", on_delete="CASCADE")
+    name = peewee.CharField(max_length=512)  # attachments/<file> or out/<path>
+    content_type = peewee.CharField(max_length=128)
+    size_bytes = peewee.BigIntegerField()
+    created_at = peewee.DateTimeField()
+
+    class Meta:
+        indexes = ((("task", "name"), True),)
+
+
+MODELS = (SchemaVersion, User, Session, Task, Job, Artifact)

@@ -8,8 +8,10 @@ import peewee
 
 from cynode.store import migrations
 from cynode.store.database import connect
+from cynode.store.jobs import JobQueries
 from cynode.store.models import MODELS, Session, User
 from cynode.store.records import SessionRecord, UserRecord, utcnow
+from cynode.store.tasks import TaskQueries
 
 
 class Conflict(Exception):
@@ -31,7 +33,7 @@ def _user(row: User) -> UserRecord:
     return UserRecord(**{name: getattr(row, name) for name in _USER_FIELDS})
 
 
-class Store:
+class Store(TaskQueries, JobQueries):
     """Open database plus the queries on it. Thread-safe: peewee keeps one connection per thread."""
 
     def __init__(self, url: str):

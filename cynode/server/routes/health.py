@@ -14,7 +14,9 @@ def readyz(deps, _req):
         deps.store.ping()
     except Exception as exc:  # pylint: disable=broad-exception-caught  # any database failure means not ready
         return Reply(503, f"database unavailable: {type(exc).__name__}", TEXT)
-    return Reply(200, "ready", TEXT)
+    if deps.dispatcher is None or deps.dispatcher.stopping:
+        return Reply(503, "dispatcher not running", TEXT)
+    return Reply(200, "; ".join(("ready", *deps.notes)), TEXT)
 
 
 ROUTES = [

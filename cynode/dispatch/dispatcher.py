@@ -1,0 +1,140 @@
+"""The in-process dispatcher: worker threads claim jobs from the database and run them in the sandbox.
+
+Jobs are claimed atomically in the database, so any number of threads and `cynode worker` processes can share
+one queue without running a job twice. Creating a task calls wake(), so an idle worker starts at once; the
+poll interval only matters for work queued by another process. A job's failure is data (stored, returned),
+never a dead worker thread.
+"""
+
+import logging
+import os
+import socket
+import threading
+import time
+from datetime import timedelta
+
+from cynode.dispatch.jobrun import execute
+from cynode.store.records import utcnow
+
+LOG = logging.getLogger("cynode.dispatch")
+POLL_SECONDS = 1.0  # idle re-check for jobs queued by other processes
+MONITOR_SECONDS = 1.0  # how often running jobs are checked for a cancel made by another process
+SWEEP_SECONDS = 600.0
+
+
+class Dispatcher:
+    def __init__(self, store, runner, settings, workspace):
+        self.store = store
+        self.runner = runner
+        self.settings = settings
+        self.workspace = workspace
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self._wake = threading.Condition()
+        self._stopping = threading.Event()
+        self._cancels: dict[str, threading.Event] = {}  # running job id -> its cancel switch
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._last_sweep = 0.0
+
+    # lifecycle ------------------------------------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """At start-up: fail jobs a crashed server left running (only expired leases on PostgreSQL,
+        where other live processes may own running jobs)."""
+        count = self.store.recover_jobs("interrupted: server restarted while the job was running",
+                                        expired_only=self.store.backend == "postgresql")
+        if count:
+            LOG.warning("marked %d interrupted job(s) failed", count)
+        return count
+
+    def start(self) -> None:
+        for number in range(self.settings.workers):
+            self._spawn(self._work_loop, f"cynode-worker-{number}")
+        if self.settings.workers:
+            self._spawn(self._monitor_loop, "cynode-monitor")
+
+    def _spawn(self, target, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self, grace: float) -> None:
+        """Stop claiming; let running jobs finish for `grace` seconds, then kill them (they end failed)."""
+        self._stopping.set()
+        self.wake()
+        deadline = time.monotonic() + grace
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            for event in self._cancels.values():  # still running after the grace: kill
+                event.set()
+        for thread in self._threads:
+            thread.join(timeout=self.settings.job_kill_grace_seconds + 10)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def wake(self) -> None:
+        with self._wake:
+            self._wake.notify_all()
+
+    def cancel(self, job_ids) -> None:
+        """Kill these jobs now if they run in this process (the database already says canceled)."""
+        with self._lock:
+            for job_id in job_ids:
+                if job_id in self._cancels:
+                    self._cancels[job_id].set()
+
+    # work -----------------------------------------------------------------------------------------------------
+
+    def run_once(self) -> bool:
+        """Claim and run one job; False when none was claimable. The seam tests drive directly."""
+        job = self.store.claim_job(f"{self.name}:{threading.current_thread().name}",
+                                   self.settings.job_default_timeout_seconds)
+        if job is None:
+            return False
+        cancel = threading.Event()
+        with self._lock:
+            self._cancels[job.id] = cancel
+        try:
+            execute(self, job, cancel)
+        except Exception:  # pylint: disable=broad-exception-caught  # a bug must not kill the worker thread
+            LOG.exception("job %s crashed the runner", job.id)
+            self.store.finish_job(job, "failed", {"version": 1, "status": "failed",
+                                                  "error": "internal error while running the job"})
+        finally:
+            with self._lock:
+                self._cancels.pop(job.id, None)
+        return True
+
+    def _work_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                if self.run_once():
+                    continue
+            except Exception:  # pylint: disable=broad-exception-caught  # e.g. the database is briefly away
+                LOG.exception("dispatcher could not claim a job")
+            with self._wake:
+                self._wake.wait(POLL_SECONDS)
+
+    def _monitor_loop(self) -> None:
+        """Cancels made through another process, and the work-dir retention sweep."""
+        while not self._stopping.wait(MONITOR_SECONDS):
+            try:
+                with self._lock:
+                    running = list(self._cancels)
+                canceled = [j for j, s in self.store.job_statuses(running).items() if s != "running"]
+                self.cancel(canceled)
+                self._sweep()
+            except Exception:  # pylint: disable=broad-exception-caught
+                LOG.exception("dispatcher monitor failed")
+
+    def _sweep(self, force: bool = False) -> None:
+        now = utcnow().timestamp()
+        if not force and now - self._last_sweep < SWEEP_SECONDS:
+            return
+        self._last_sweep = now
+        cutoff = utcnow() - timedelta(seconds=self.settings.work_retention_seconds)
+        for task_id in self.store.finished_tasks_before(self.workspace.work_task_ids(), cutoff):
+            self.workspace.remove_work(task_id)

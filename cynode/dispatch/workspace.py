@@ -1,0 +1,125 @@
+"""Where a task's files live under the data dir: work dirs, live logs, stored artifacts.
+
+  <data>/work/<task>/          the job's only writable place: attachments/ staged in, out/ collected after
+  <data>/logs/<task>/<job>.*   stdout/stderr while a job runs (outside the work dir: the job cannot edit them)
+  <data>/artifacts/<task>/<id> attachment and output bytes, kept after the work dir is removed
+
+The data dir is 0711 (enter, not list) so an unprivileged job user can reach its own work dir, while the
+database, logs and artifacts stay root-only (0700 dirs, 0600 files via the server's umask 077).
+"""
+
+import mimetypes
+import os
+import shutil
+import stat
+import uuid
+from pathlib import Path
+
+MAX_OUTPUT_FILES = 256
+COPY_CHUNK = 1 << 20
+
+
+class TooLarge(ValueError):
+    """An upload went over its size limit."""
+
+
+def content_type(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+class Workspace:
+    def __init__(self, data_dir: str):
+        self.root = Path(data_dir)
+        self.work_root = self.root / "work"
+        self.log_root = self.root / "logs"
+        self.artifact_root = self.root / "artifacts"
+
+    def prepare(self) -> None:
+        for path, mode in ((self.root, 0o711), (self.work_root, 0o711), (self.log_root, 0o700),
+                           (self.artifact_root, 0o700)):
+            path.mkdir(parents=True, exist_ok=True)
+            path.chmod(mode)
+
+    def work_dir(self, task_id: str) -> Path:
+        return self.work_root / task_id
+
+    def log_path(self, task_id: str, job_id: str, stream: str) -> Path:
+        return self.log_root / task_id / f"{job_id}.{stream}"
+
+    def artifact_path(self, task_id: str, artifact_id: str) -> Path:
+        return self.artifact_root / task_id / artifact_id
+
+    def save_upload(self, task_id: str, artifact_id: str, source, limit: int) -> int:
+        """Stream an uploaded file to artifact storage; over `limit` bytes -> TooLarge (nothing kept)."""
+        target = self.artifact_path(task_id, artifact_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        size = 0
+        with open(target, "wb") as out:
+            while chunk := source.read(COPY_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    out.close()
+                    target.unlink()
+                    raise TooLarge(f"exceeds {limit} bytes")
+                out.write(chunk)
+        return size
+
+    def discard_task(self, task_id: str) -> None:
+        """Remove everything of a task that was never created (a failed upload)."""
+        shutil.rmtree(self.artifact_root / task_id, ignore_errors=True)
+
+    def stage(self, task_id: str, attachments) -> Path:
+        """Create the work dir (attachments/ and out/) and copy the task's attachments in."""
+        work = self.work_dir(task_id)
+        (work / "attachments").mkdir(parents=True, exist_ok=True)
+        (work / "out").mkdir(exist_ok=True)
+        (self.log_root / task_id).mkdir(mode=0o700, exist_ok=True)
+        for item in attachments:
+            shutil.copyfile(self.artifact_path(task_id, item.id), work / item.name)
+        return work
+
+    def collect_outputs(self, task_id: str) -> list[tuple[str, str, str, int]]:
+        """Copy regular files under out/ into artifact storage: (artifact_id, name, content_type, size) each.
+
+        Symlinks and special files are skipped and never followed: the job controls out/, the copier is root.
+        """
+        out = self.work_dir(task_id) / "out"
+        found = []
+        for folder, dirs, files in os.walk(out, followlinks=False):
+            dirs.sort()
+            for name in sorted(files):
+                if len(found) >= MAX_OUTPUT_FILES:
+                    return found
+                item = self._copy_output(task_id, Path(folder) / name, out)
+                if item:
+                    found.append(item)
+        return found
+
+    def _copy_output(self, task_id: str, path: Path, out: Path):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            return None  # a symlink, or gone
+        with os.fdopen(fd, "rb") as source:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            artifact_id = str(uuid.uuid4())
+            target = self.artifact_path(task_id, artifact_id)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as copy:
+                shutil.copyfileobj(source, copy, COPY_CHUNK)
+        name = "out/" + path.relative_to(out).as_posix()
+        return artifact_id, name, content_type(name), target.stat().st_size
+
+    def read_log(self, task_id: str, job_id: str, stream: str) -> str:
+        try:
+            return self.log_path(task_id, job_id, stream).read_bytes().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def remove_work(self, task_id: str) -> None:
+        shutil.rmtree(self.work_dir(task_id), ignore_errors=True)
+        shutil.rmtree(self.log_root / task_id, ignore_errors=True)
+
+    def work_task_ids(self) -> list[str]:
+        return [entry.name for entry in os.scandir(self.work_root)] if self.work_root.exists() else []

@@ -1,0 +1,121 @@
+"""Task, job and artifact queries used by the HTTP side: create, look up, list, cancel."""
+
+import json
+import uuid
+
+import peewee
+
+from cynode.store.models import Artifact, Job, Task
+from cynode.store.records import ArtifactRecord, JobRecord, TaskRecord, utcnow
+
+TERMINAL = ("completed", "failed", "canceled")
+
+
+def task_record(row: Task) -> TaskRecord:
+    return TaskRecord(id=row.id, owner_id=row.owner_id, name=row.name, input_mode=row.input_mode,
+                      prompt=row.prompt, status=row.status, timeout_seconds=row.timeout_seconds,
+                      created_at=row.created_at, updated_at=row.updated_at)
+
+
+def job_record(row: Job) -> JobRecord:
+    return JobRecord(id=row.id, task_id=row.task_id, seq=row.seq, kind=row.kind, payload=json.loads(row.payload),
+                     status=row.status, result=row.result, lease_id=row.lease_id, created_at=row.created_at,
+                     started_at=row.started_at, ended_at=row.ended_at)
+
+
+def artifact_record(row: Artifact) -> ArtifactRecord:
+    return ArtifactRecord(id=row.id, task_id=row.task_id, name=row.name, content_type=row.content_type,
+                          size_bytes=row.size_bytes, created_at=row.created_at)
+
+
+class TaskQueries:
+    """Mixed into Store; `self.db` is the open database."""
+
+    db: peewee.Database
+
+    def create_task(self, owner_id: str, name: str | None, input_mode: str, prompt: str,  # pylint: disable=too-many-arguments
+                    jobs: list[tuple[str, dict]], *, timeout_seconds: int | None = None,
+                    attachments: tuple = (), task_id: str | None = None) -> TaskRecord:
+        """Insert a task, its queued jobs and attachment rows in one transaction.
+
+        `name` is already normalised (or None for `task_name_NNN`); it is made unique per owner here, where the
+        unique index settles races between concurrent creates (retry on conflict).
+        """
+        for _ in range(20):
+            try:
+                with self.db.atomic():
+                    now = utcnow()
+                    row = Task.create(id=task_id or str(uuid.uuid4()), owner=owner_id, name=self._free_name(owner_id, name),
+                                      input_mode=input_mode, prompt=prompt, status="queued",
+                                      timeout_seconds=timeout_seconds, created_at=now, updated_at=now)
+                    Job.insert_many([{"id": str(uuid.uuid4()), "task": row.id, "seq": seq, "kind": kind,
+                                      "payload": json.dumps(payload), "status": "queued", "created_at": now}
+                                     for seq, (kind, payload) in enumerate(jobs)]).execute()
+                    self.add_artifacts(row.id, attachments)
+                    return task_record(row)
+            except peewee.IntegrityError:
+                continue  # another create took the same name in between; pick again
+        raise RuntimeError("could not allocate a unique task name")
+
+    @staticmethod
+    def _free_name(owner_id: str, name: str | None) -> str:
+        if not name:
+            name = f"task_name_{Task.select().where(Task.owner == owner_id).count() + 1:03d}"
+        taken = {r.name for r in Task.select(Task.name).where(
+            (Task.owner == owner_id) & ((Task.name == name) | Task.name.startswith(name + "-")))}
+        candidate, suffix = name, 1
+        while candidate in taken:
+            suffix += 1
+            candidate = f"{name}-{suffix}"
+        return candidate
+
+    def add_artifacts(self, task_id: str, artifacts) -> None:
+        """`artifacts`: (artifact_id, name, content_type, size_bytes) tuples."""
+        now = utcnow()
+        rows = [{"id": a_id, "task": task_id, "name": name, "content_type": ctype, "size_bytes": size,
+                 "created_at": now} for a_id, name, ctype, size in artifacts]
+        if rows:
+            Artifact.insert_many(rows).execute()
+
+    def task_by_id(self, task_id: str) -> TaskRecord | None:
+        row = Task.get_or_none(Task.id == task_id)
+        return task_record(row) if row else None
+
+    def task_by_name(self, owner_id: str, name: str) -> TaskRecord | None:
+        row = Task.select().where((Task.owner == owner_id) & (Task.name == name)).first()
+        return task_record(row) if row else None
+
+    def list_tasks(self, owner_id: str, status: str | None, limit: int, offset: int) -> list[TaskRecord]:
+        """Newest first; the status filter is part of the query, so pages are never short by accident."""
+        where = Task.owner == owner_id
+        if status:
+            where &= Task.status == status
+        query = Task.select().where(where).order_by(Task.created_at.desc(), Task.id.desc()).limit(limit).offset(offset)
+        return [task_record(row) for row in query]
+
+    def jobs_for_task(self, task_id: str) -> list[JobRecord]:
+        return [job_record(row) for row in Job.select().where(Job.task == task_id).order_by(Job.seq)]
+
+    def artifacts_for_task(self, task_id: str) -> list[ArtifactRecord]:
+        query = Artifact.select().where(Artifact.task == task_id).order_by(Artifact.created_at, Artifact.name)
+        return [artifact_record(row) for row in query]
+
+    def artifact(self, task_id: str, artifact_id: str) -> ArtifactRecord | None:
+        row = Artifact.get_or_none((Artifact.task == task_id) & (Artifact.id == artifact_id))
+        return artifact_record(row) if row else None
+
+    def cancel_task(self, task_id: str) -> tuple[str, list[str]]:
+        """Cancel a task that is not finished. Returns (status before, ids of jobs that were running).
+
+        A finished task is left as it is (the caller reports the conflict); canceling twice is a no-op.
+        """
+        with self.db.atomic():
+            row = Task.select(Task.status).where(Task.id == task_id).first()
+            if row is None or row.status in TERMINAL:
+                return (row.status if row else "missing"), []
+            running = [j.id for j in Job.select(Job.id).where((Job.task == task_id) & (Job.status == "running"))]
+            now = utcnow()
+            Task.update(status="canceled", updated_at=now).where(Task.id == task_id).execute()
+            Job.update(status="canceled", ended_at=now).where(
+                (Job.task == task_id) & (Job.status.in_(("queued", "running")))).execute()
+        return row.status, running

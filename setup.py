@@ -25,6 +25,7 @@ DEV = [
     "shiv==1.0.8",
     "pylint==4.1.4",
     "rust-just==1.59.0",
+    "schemathesis==4.32.5",
 ]
 
 setup(

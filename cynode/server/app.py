@@ -55,6 +55,8 @@ def _bind(deps, handler):
             return _render(handler(deps, bottle.request, **params))
         except ApiError as exc:
             return _problem(exc.status, exc.detail, exc.headers)
+        except bottle.HTTPError as exc:  # e.g. bottle's parser on a malformed multipart body (400)
+            return _problem(exc.status_code, str(exc.body or ""))
         except Exception:  # pylint: disable=broad-exception-caught  # last line: a 500, never a traceback out
             LOG.exception("unhandled error request_id=%s", bottle.request.environ.get("cynode.request_id"))
             return _problem(500, "Internal server error")

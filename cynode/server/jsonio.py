@@ -37,6 +37,9 @@ def text_field(data: dict, name: str, *, required: bool = True) -> str | None:
     return value
 
 
+MAX_OFFSET = 999_999_999  # keeps OFFSET inside every backend's integer range
+
+
 def page_params(query) -> tuple[int, int]:
     """(limit, offset) from `limit` and `cursor`/`offset`; 400 when out of range (spec/gateway.md §2.1)."""
     try:
@@ -44,7 +47,7 @@ def page_params(query) -> tuple[int, int]:
         offset = int(query.get("cursor") or query.get("offset") or 0)
     except ValueError:
         raise BadRequest("Invalid limit, offset, or cursor") from None
-    if not 1 <= limit <= LIST_LIMIT_MAX or offset < 0:
+    if not 1 <= limit <= LIST_LIMIT_MAX or not 0 <= offset <= MAX_OFFSET:
         raise BadRequest("Invalid limit, offset, or cursor")
     return limit, offset
 

@@ -31,8 +31,9 @@ def normalise_name(raw: str) -> str:
 
 
 def _commands(body: dict, prompt: str | None) -> list[str]:
-    commands = body.get("commands")
-    if commands is None:
+    if "commands" in body:
+        commands = body["commands"]
+    else:
         commands = [line for line in (prompt or "").split("\n") if line.strip()]
     if not isinstance(commands, list) or not all(isinstance(c, str) and c.strip() for c in commands):
         raise BadRequest("commands must be a list of non-empty strings")
@@ -47,19 +48,30 @@ def _timeout(body: dict, maximum: int) -> int | None:
     value = body.get("timeout_seconds")
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():  # JSON has one number type: 60.0 is 60
+        value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= maximum:
         raise BadRequest(f"timeout_seconds must be an integer from 1 to {maximum}")
     return value
 
 
+def _string(body: dict, key: str) -> str | None:
+    """An optional string field: absent -> None; present with another type (null included) -> 400."""
+    if key not in body:
+        return None
+    if not isinstance(body[key], str):
+        raise BadRequest(f"{key} must be a string")
+    return body[key]
+
+
 def parse_fields(body: dict, max_timeout: int) -> TaskInput:
-    mode = body.get("input_mode") or "prompt"
+    mode = _string(body, "input_mode") or "prompt"
     if mode not in INPUT_MODES:
         raise BadRequest("input_mode must be one of: prompt, script, commands")
-    prompt = body.get("prompt")
-    if prompt is not None and not isinstance(prompt, str):
-        raise BadRequest("prompt must be a string")
+    prompt = _string(body, "prompt")
     jobs: list[tuple[str, dict]]
+    if mode != "commands" and "commands" in body:
+        raise BadRequest("commands is only valid with input_mode commands")
     if mode == "commands":
         commands = _commands(body, prompt)
         prompt = prompt or "\n".join(commands)
@@ -70,25 +82,38 @@ def parse_fields(body: dict, max_timeout: int) -> TaskInput:
         jobs = [(mode, {mode: prompt})]
     if len(prompt.encode()) > MAX_PROMPT_BYTES:
         raise BadRequest(f"prompt exceeds {MAX_PROMPT_BYTES} bytes")
-    name = body.get("task_name")
-    if name is not None and not isinstance(name, str):
-        raise BadRequest("task_name must be a string")
+    name = _string(body, "task_name")
     return TaskInput(mode, prompt, normalise_name(name) if name else None, jobs, _timeout(body, max_timeout))
 
 
-def upload_name(upload) -> str:
-    name = upload.raw_filename or ""
-    base = os.path.basename(name.replace("\\", "/"))
-    if not base or base in (".", "..") or len(base) > 255 or any(ord(c) < 32 for c in base):
-        raise BadRequest(f"attachments: invalid file name {name!r}")
-    return base
+def upload_names(uploads) -> list[str]:
+    """Safe, unique file names for the uploads: the base name only; `a.txt`, `a-2.txt`, ... on clashes."""
+    names: list[str] = []
+    for upload in uploads:
+        raw = os.path.basename((upload.raw_filename or "").replace("\\", "/"))
+        base = "".join(c for c in raw if ord(c) >= 32)[:200].strip() or "attachment"
+        base = "attachment" if base in (".", "..") else base
+        stem, dot, ext = base.rpartition(".") if "." in base.lstrip(".") else (base, "", "")
+        name, counter = base, 1
+        while name in names:
+            counter += 1
+            name = f"{stem}-{counter}{dot}{ext}"
+        names.append(name)
+    return names
 
 
 def parse(req, max_timeout: int) -> TaskInput:
     """The request as a TaskInput; 400 naming the field for anything invalid."""
     if not req.content_type.startswith("multipart/form-data"):
         return parse_fields(read_json(req), max_timeout)
-    raw = req.forms.getunicode("request")  # bottle decodes form fields as latin-1 unless asked
+    try:
+        raw = req.forms.getunicode("request")  # bottle decodes form fields as latin-1 unless asked
+        files, fields = req.files.getall("attachments"), req.forms.getall("attachments")
+        unknown = set(req.POST) - {"request", "attachments"}
+    except ValueError:  # bottle's parser on bad part headers (control characters and the like)
+        raise BadRequest("malformed multipart body") from None
+    if unknown:
+        raise BadRequest("multipart body may only hold the parts 'request' and 'attachments'")
     if raw is None:
         raise BadRequest("multipart request needs a 'request' part holding the task as JSON")
     try:
@@ -98,11 +123,10 @@ def parse(req, max_timeout: int) -> TaskInput:
     if not isinstance(body, dict):
         raise BadRequest("request part: Invalid request body")
     task = parse_fields(body, max_timeout)
-    task.uploads = req.files.getall("attachments")
+    if fields:
+        raise BadRequest("attachments must be file parts")
+    task.uploads = files
     if len(task.uploads) > MAX_ATTACHMENTS:
         raise BadRequest(f"attachments: at most {MAX_ATTACHMENTS} files")
-    names = [upload_name(upload) for upload in task.uploads]
-    if len(set(names)) != len(names):
-        raise BadRequest("attachments: file names must be unique")
     return task
 

@@ -56,10 +56,22 @@ class Pg8000Database(peewee.PostgresqlDatabase):
         return conn
 
 
-def _sqlite(path: str) -> peewee.SqliteDatabase:
+class SqliteDatabase(peewee.SqliteDatabase):
+    """SQLite where every transaction takes the write lock up front (BEGIN IMMEDIATE).
+
+    In WAL mode a deferred transaction that has read cannot upgrade to a write once another connection
+    committed: SQLite answers SQLITE_BUSY at once, without the busy timeout. IMMEDIATE waits its turn instead.
+    """
+
+    def atomic(self, *args, **kwargs):
+        kwargs.setdefault("lock_type", "IMMEDIATE")
+        return super().atomic(*args, **kwargs)
+
+
+def _sqlite(path: str) -> SqliteDatabase:
     if path != ":memory:":
         os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
-    return peewee.SqliteDatabase(
+    return SqliteDatabase(
         path,
         pragmas={
             "journal_mode": "wal",  # readers never block the writer

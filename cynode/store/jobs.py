@@ -32,15 +32,14 @@ class JobQueries:
         """Flip exactly one claimable job to `running` for `worker`, or None. Safe across processes.
 
         PostgreSQL: row lock with SKIP LOCKED, so concurrent claimers never wait for or take the same row.
-        SQLite: BEGIN IMMEDIATE serialises writers; the status guard on the UPDATE makes the flip conditional.
+        SQLite: transactions begin IMMEDIATE (one writer at a time); the status guard makes the flip conditional.
         """
         lease_id, now = str(uuid.uuid4()), utcnow()
+        query = _claimable().limit(1)
         if self.backend == "postgresql":
-            with self.db.atomic():
-                row = _claimable().limit(1).for_update("FOR UPDATE SKIP LOCKED").first()
-                return self._take(row.id, worker, lease_id, now, default_timeout) if row else None
-        with self.db.atomic("IMMEDIATE"):
-            row = _claimable().limit(1).first()
+            query = query.for_update("FOR UPDATE SKIP LOCKED")
+        with self.db.atomic():
+            row = query.first()
             return self._take(row.id, worker, lease_id, now, default_timeout) if row else None
 
     @staticmethod

@@ -1,6 +1,7 @@
 """Liveness and readiness, for load balancers and `cynode cli status`."""
 
 from cynode.server.deps import Reply
+from cynode.server.openapi import document
 
 TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 
@@ -19,7 +20,12 @@ def readyz(deps, _req):
     return Reply(200, "; ".join(("ready", *deps.notes)), TEXT)
 
 
+def openapi(deps, _req):
+    return document(deps.settings.job_max_timeout_seconds)
+
+
 ROUTES = [
     ("GET", "/healthz", healthz),
     ("GET", "/readyz", readyz),
+    ("GET", "/openapi.json", openapi),
 ]

@@ -55,9 +55,9 @@ def create_task(deps, req):
     task_id = str(uuid.uuid4())
     attachments = []
     try:
-        for upload in spec.uploads:
+        for upload, filename in zip(spec.uploads, taskinput.upload_names(spec.uploads)):
             artifact_id = str(uuid.uuid4())
-            name = "attachments/" + taskinput.upload_name(upload)
+            name = "attachments/" + filename
             try:
                 size = deps.workspace.save_upload(task_id, artifact_id, upload.file, MAX_ATTACHMENT_BYTES)
             except ValueError:

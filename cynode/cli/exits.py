@@ -4,6 +4,8 @@ from enum import IntEnum
 
 
 class ExitStatus(IntEnum):
+    """Process exit codes; 1 is never used on purpose."""
+
     OK = 0
     USAGE = 2
     AUTH = 3

@@ -23,6 +23,8 @@ SWEEP_SECONDS = 600.0
 
 
 class Dispatcher:
+    """Worker threads plus a monitor thread over one store, runner and workspace."""
+
     def __init__(self, store, runner, settings, workspace):
         self.store = store
         self.runner = runner

@@ -45,18 +45,23 @@ def _fail_prompt(dispatcher, job) -> None:
         "truncated": {"stdout": False, "stderr": False}})
 
 
+def _run(dispatcher, job, cancel):
+    """Stage the work dir (attachments before the first job) and run the job in the sandbox."""
+    store, workspace = dispatcher.store, dispatcher.workspace
+    attachments = [a for a in store.artifacts_for_task(job.task_id) if a.name.startswith("attachments/")]
+    work = workspace.stage(job.task_id, attachments if job.seq == 0 else ())
+    limits = limits_for(dispatcher.settings, store.task_by_id(job.task_id).timeout_seconds)
+    env = {"CYNODE_TASK_ID": job.task_id, "CYNODE_JOB_ID": job.id}
+    return dispatcher.runner.run(_argv(job, work), work, env, limits, workspace.log_path(job.task_id, job.id, "stdout"),
+                                 workspace.log_path(job.task_id, job.id, "stderr"), cancel)
+
+
 def execute(dispatcher, job, cancel) -> None:
     store, workspace = dispatcher.store, dispatcher.workspace
     if job.kind == "prompt":
         _fail_prompt(dispatcher, job)
         return
-    task = store.task_by_id(job.task_id)
-    attachments = [a for a in store.artifacts_for_task(job.task_id) if a.name.startswith("attachments/")]
-    work = workspace.stage(job.task_id, attachments if job.seq == 0 else ())
-    paths = {s: workspace.log_path(job.task_id, job.id, s) for s in ("stdout", "stderr")}
-    env = {"CYNODE_TASK_ID": job.task_id, "CYNODE_JOB_ID": job.id}
-    run = dispatcher.runner.run(_argv(job, work), work, env, limits_for(dispatcher.settings, task.timeout_seconds),
-                                paths["stdout"], paths["stderr"], cancel)
+    run = _run(dispatcher, job, cancel)
     stdout, stderr = (workspace.read_log(job.task_id, job.id, s) for s in ("stdout", "stderr"))
     status = {"completed": "completed", "timeout": "timeout"}.get(run.status, "failed")
     result = _result(job, run, stdout, stderr, status)

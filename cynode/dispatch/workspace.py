@@ -28,6 +28,8 @@ def content_type(name: str) -> str:
 
 
 class Workspace:
+    """Paths and file moves under one data dir."""
+
     def __init__(self, data_dir: str):
         self.root = Path(data_dir)
         self.work_root = self.root / "work"

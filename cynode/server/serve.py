@@ -42,6 +42,8 @@ def _configure_logging() -> None:
 
 
 def _stop(_signum, _frame):
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second signal ends the process at once
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     raise KeyboardInterrupt  # unwinds waitress's loop in the main thread; handled below
 
 

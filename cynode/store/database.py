@@ -46,9 +46,9 @@ class _Pg8000Adapter(peewee._BasePsycopgAdapter):  # pylint: disable=protected-a
 class Pg8000Database(peewee.PostgresqlDatabase):
     """PostgreSQL through pg8000."""
 
-    def init(self, database, **kwargs):
+    def init(self, database, **kwargs):  # pylint: disable=arguments-differ  # psycopg-only options dropped
         super().init(database, **kwargs)
-        self._adapter = _Pg8000Adapter()
+        self._adapter = _Pg8000Adapter()  # pylint: disable=attribute-defined-outside-init  # peewee's init()
 
     def _connect(self):
         conn = self._adapter.connect(self, **self.connect_params)
@@ -56,7 +56,7 @@ class Pg8000Database(peewee.PostgresqlDatabase):
         return conn
 
 
-class SqliteDatabase(peewee.SqliteDatabase):
+class SqliteDatabase(peewee.SqliteDatabase):  # pylint: disable=abstract-method  # sequences: PostgreSQL only
     """SQLite where every transaction takes the write lock up front (BEGIN IMMEDIATE).
 
     In WAL mode a deferred transaction that has read cannot upgrade to a write once another connection

@@ -4,16 +4,22 @@ import peewee
 
 
 class BaseModel(peewee.Model):
-    class Meta:
+    """Tables named after the model in snake_case."""
+
+    class Meta:  # pylint: disable=missing-class-docstring
         legacy_table_names = False
 
 
 class SchemaVersion(BaseModel):
+    """One row per applied migration."""
+
     version = peewee.IntegerField(primary_key=True)
     applied_at = peewee.DateTimeField()
 
 
 class User(BaseModel):
+    """An account; `password_hash` is a self-describing scrypt string."""
+
     id = peewee.CharField(max_length=36, primary_key=True)
     handle = peewee.CharField(max_length=64, unique=True)
     email = peewee.CharField(max_length=254, null=True)
@@ -40,6 +46,8 @@ class Session(BaseModel):
 
 
 class Task(BaseModel):
+    """What a user asked for; its jobs do the work."""
+
     id = peewee.CharField(max_length=36, primary_key=True)
     owner = peewee.ForeignKeyField(User, backref="tasks", on_delete="CASCADE")
     name = peewee.CharField(max_length=128)
@@ -50,7 +58,7 @@ class Task(BaseModel):
     created_at = peewee.DateTimeField()
     updated_at = peewee.DateTimeField()
 
-    class Meta:
+    class Meta:  # pylint: disable=missing-class-docstring
         indexes = (
             (("owner", "name"), True),  # names are unique per user
             (("owner", "created_at"), False),  # keeps the newest-first list flat as tasks pile up
@@ -75,7 +83,7 @@ class Job(BaseModel):
     started_at = peewee.DateTimeField(null=True)
     ended_at = peewee.DateTimeField(null=True)
 
-    class Meta:
+    class Meta:  # pylint: disable=missing-class-docstring
         indexes = (
             (("status", "created_at"), False),  # claiming the oldest queued job
             (("task", "seq"), True),
@@ -92,7 +100,7 @@ class Artifact(BaseModel):
     size_bytes = peewee.BigIntegerField()
     created_at = peewee.DateTimeField()
 
-    class Meta:
+    class Meta:  # pylint: disable=missing-class-docstring
         indexes = ((("task", "name"), True),)
 
 

@@ -11,6 +11,8 @@ def utcnow() -> datetime.datetime:
 
 @dataclass(frozen=True)
 class UserRecord:  # pylint: disable=too-many-instance-attributes
+    """An account."""
+
     id: str
     handle: str
     email: str | None
@@ -23,6 +25,8 @@ class UserRecord:  # pylint: disable=too-many-instance-attributes
 
 @dataclass(frozen=True)
 class SessionRecord:
+    """A live login, with its user."""
+
     id: str
     family: str
     user: UserRecord
@@ -33,6 +37,8 @@ class SessionRecord:
 
 @dataclass(frozen=True)
 class TaskRecord:  # pylint: disable=too-many-instance-attributes
+    """A task as stored; `status` is the API status."""
+
     id: str
     owner_id: str
     name: str
@@ -46,6 +52,8 @@ class TaskRecord:  # pylint: disable=too-many-instance-attributes
 
 @dataclass(frozen=True)
 class JobRecord:  # pylint: disable=too-many-instance-attributes
+    """A job; `payload` says what to run, `result` is the stored JSON text."""
+
     id: str
     task_id: str
     seq: int
@@ -61,6 +69,8 @@ class JobRecord:  # pylint: disable=too-many-instance-attributes
 
 @dataclass(frozen=True)
 class ArtifactRecord:
+    """A stored file of a task."""
+
     id: str
     task_id: str
     name: str

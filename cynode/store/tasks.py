@@ -33,7 +33,7 @@ class TaskQueries:
 
     db: peewee.Database
 
-    def create_task(self, owner_id: str, name: str | None, input_mode: str, prompt: str,  # pylint: disable=too-many-arguments
+    def create_task(self, owner_id: str, name: str | None, input_mode: str, prompt: str,  # pylint: disable=R0913
                     jobs: list[tuple[str, dict]], *, timeout_seconds: int | None = None,
                     attachments: tuple = (), task_id: str | None = None) -> TaskRecord:
         """Insert a task, its queued jobs and attachment rows in one transaction.
@@ -45,9 +45,10 @@ class TaskQueries:
             try:
                 with self.db.atomic():
                     now = utcnow()
-                    row = Task.create(id=task_id or str(uuid.uuid4()), owner=owner_id, name=self._free_name(owner_id, name),
-                                      input_mode=input_mode, prompt=prompt, status="queued",
-                                      timeout_seconds=timeout_seconds, created_at=now, updated_at=now)
+                    row = Task.create(id=task_id or str(uuid.uuid4()), owner=owner_id,
+                                      name=self._free_name(owner_id, name), input_mode=input_mode, prompt=prompt,
+                                      status="queued", timeout_seconds=timeout_seconds, created_at=now,
+                                      updated_at=now)
                     Job.insert_many([{"id": str(uuid.uuid4()), "task": row.id, "seq": seq, "kind": kind,
                                       "payload": json.dumps(payload), "status": "queued", "created_at": now}
                                      for seq, (kind, payload) in enumerate(jobs)]).execute()

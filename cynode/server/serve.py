@@ -41,10 +41,12 @@ def _configure_logging() -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
-def _stop(_signum, _frame):
+def _stop(signum, _frame):
+    LOG.info("%s: shutting down", signal.Signals(signum).name)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second signal ends the process at once
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    raise KeyboardInterrupt  # unwinds waitress's loop in the main thread; handled below
+    # waitress's run() catches this, stops accepting and closes (in-flight requests get waitress's 5 s)
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str]) -> int:
@@ -109,12 +111,9 @@ def run(settings) -> int:
     signal.signal(signal.SIGINT, _stop)
     try:
         server.run()
-    except KeyboardInterrupt:
-        LOG.info("shutting down")
     finally:
-        server.close()
         if deps.dispatcher:
             deps.dispatcher.stop(grace=SHUTDOWN_GRACE_SECONDS)
-        server.task_dispatcher.shutdown(timeout=30)  # let in-flight requests finish
         deps.store.close()
+    LOG.info("stopped")
     return 0

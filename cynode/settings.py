@@ -154,7 +154,7 @@ def resolve(flags: dict | None = None, environ: dict | None = None, config_path:
     for spec in SPECS:
         value = spec.default
         for layer in layers:
-            if spec.name in layer:
+            if layer.get(spec.name) is not None:  # `key:` with no value in YAML means "not set"
                 value = layer[spec.name]
         values[spec.name] = _convert(spec, value)
     _check_listen(values["listen"])

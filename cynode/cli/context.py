@@ -36,6 +36,8 @@ class Env:
         self.stderr.write(prompt)
         self.stderr.flush()
         line = self.stdin.readline()
+        if not self.stdin_is_tty():
+            self.stderr.write("\n")  # no terminal echoed the answer: end the prompt's line so errors start their own
         return line.rstrip("\r\n") if line else None
 
 

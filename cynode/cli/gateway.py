@@ -63,15 +63,15 @@ class Gateway:
 
     def json(self, method: str, path: str, **kwargs):
         response = self.call(method, path, **kwargs)
-        if response.status == 204 or not response.data:
-            return None
+        if response.status == 204:
+            return None  # an empty 200 where JSON is expected is unreadable, like any other non-JSON body
         try:
             return json.loads(response.data)
         except ValueError:
             raise CliError(f"gateway sent an unreadable response to {method} {path}", ExitStatus.GATEWAY) from None
 
     def _send(self, method, path, body, query, auth, timeout):
-        headers = {}
+        headers = dict(self.http.headers)  # per-request headers replace the pool's defaults, they do not add to them
         if auth:
             headers["Authorization"] = "Bearer " + (self.auth.token() if auth is True else auth)
         url = self.base + path + ("?" + urlencode(query) if query else "")

@@ -113,8 +113,6 @@ def parse(argv: list[str]) -> dict:
         args = dict(docopt(__doc__, ["cli", *argv], default_help=False))
     except DocoptExit as exc:
         raise _usage_failure(argv, str(exc)) from None
-    if args["--user"]:
-        args["--handle"] = args["--handle"] or args["--user"]
     if (args["--output"] or "table") not in ("table", "json"):
         raise usage_error("output must be table or json")
     return args

@@ -3,7 +3,7 @@
 import json
 import re
 
-_BARE = re.compile(r"^[^\s\"=\\\x00-\x1f\x7f]+$")
+_BARE = re.compile(r"[^\s\"=\\\x00-\x1f\x7f]+")  # used with fullmatch: `$` would let a final "\n" through
 
 
 def kv_value(value) -> str:
@@ -15,7 +15,7 @@ def kv_value(value) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     text = "" if value is None else str(value)
-    return text if _BARE.match(text) else json.dumps(text, ensure_ascii=False)
+    return text if _BARE.fullmatch(text) else json.dumps(text, ensure_ascii=False)
 
 
 def kv_line(pairs: dict) -> str:

@@ -76,7 +76,8 @@ def upload_limit(json_limit: int) -> int:
 
 
 def make_app(deps) -> "RequestLog":
-    app = bottle.Bottle(autojson=False)
+    app = bottle.Bottle()
+    app.config["json.enable"] = False  # handlers' dicts are rendered by _render, with our content types
     for module in ROUTE_MODULES:
         for method, path, handler in module.ROUTES:
             app.route(path, method, _bind(deps, handler))

@@ -26,7 +26,7 @@ def read_json(request, *, allow_empty: bool = False) -> dict:
 
 
 def text_field(data: dict, name: str, *, required: bool = True) -> str | None:
-    """A string field, stripped; 400 naming the field when it is missing (if required) or not a string."""
+    """A string field as given; 400 naming the field when it is missing (if required) or not a string."""
     value = data.get(name)
     if value is None or value == "":
         if required:

@@ -25,6 +25,7 @@ from cynode.server.bootstrap import ensure_admin
 from cynode.server.deps import Deps
 from cynode.server.errors import ApiError
 from cynode.settings import SPECS, SettingsError, resolve
+from cynode.usage import unknown_flag
 
 LOG = logging.getLogger("cynode")
 SHUTDOWN_GRACE_SECONDS = 10  # running jobs get this long to finish on SIGTERM, then they are killed (failed)
@@ -55,7 +56,9 @@ def main(argv: list[str]) -> int:
     try:
         args = docopt(usage(), ["serve", *argv], default_help=False)
     except DocoptExit as exc:
-        print(f"Error: {exc}".splitlines()[0] + "\n" + usage(), file=sys.stderr)
+        flag = unknown_flag(usage(), argv)
+        message = f"unknown flag: {flag}" if flag else str(exc).splitlines()[0]
+        print(f"Error: {message}\n\n{usage()}", file=sys.stderr)
         return 2
     if args["--help"]:
         print(usage())

@@ -108,6 +108,9 @@ def parse(req, max_timeout: int) -> TaskInput:
         return parse_fields(read_json(req), max_timeout)
     try:
         raw = req.forms.getunicode("request")  # bottle decodes form fields as latin-1 unless asked
+        spooled = req.files.get("request")  # bottle keeps a part over its memory limit as a file instead
+        if raw is None and spooled is not None:
+            raw = spooled.file.read(MAX_PROMPT_BYTES * 2).decode("utf-8", "replace")
         files, fields = req.files.getall("attachments"), req.forms.getall("attachments")
         unknown = set(req.POST) - {"request", "attachments"}
     except ValueError:  # bottle's parser on bad part headers (control characters and the like)

@@ -55,6 +55,17 @@ class Pg8000Database(peewee.PostgresqlDatabase):
         conn.autocommit = True  # peewee issues BEGIN itself for atomic()
         return conn
 
+    def execute_sql(self, sql, params=None):
+        """pg8000 raises DatabaseError for every server error; constraint violations (SQLSTATE class 23)
+        become IntegrityError here, as they do with psycopg, so callers can tell a taken name from a fault."""
+        try:
+            return super().execute_sql(sql, params)
+        except peewee.DatabaseError as exc:
+            detail = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}  # pg8000's error fields
+            if str(detail.get("C", "")).startswith("23"):
+                raise peewee.IntegrityError(*exc.args) from exc
+            raise
+
 
 class SqliteDatabase(peewee.SqliteDatabase):  # pylint: disable=abstract-method  # sequences: PostgreSQL only
     """SQLite where every transaction takes the write lock up front (BEGIN IMMEDIATE).

@@ -1,5 +1,6 @@
 """Job queries used by the dispatcher: atomic claim, guarded result write, crash recovery."""
 
+import functools
 import json
 import uuid
 from datetime import timedelta
@@ -7,19 +8,11 @@ from datetime import timedelta
 import peewee
 
 from cynode.store.models import Job, Task
+from cynode.store.prepared import Prepared
 from cynode.store.records import JobRecord, utcnow
 from cynode.store.tasks import TERMINAL, job_record
 
 LEASE_GRACE_SECONDS = 60
-
-
-def _claimable():
-    """Queued jobs of live tasks whose earlier jobs (same task) are all finished: oldest first."""
-    earlier = Job.alias()
-    blocked = earlier.select(peewee.SQL("1")).where(
-        (earlier.task == Job.task) & (earlier.seq < Job.seq) & earlier.status.in_(("queued", "running")))
-    return (Job.select(Job.id).where((Job.status == "queued") & ~peewee.fn.EXISTS(blocked))
-            .order_by(Job.created_at, Job.seq))
 
 
 class JobQueries:
@@ -28,31 +21,41 @@ class JobQueries:
     db: peewee.Database
     backend: str
 
+    @functools.cached_property
+    def _next_claimable(self) -> Prepared:
+        """The oldest claimable job and its task's timeout. PostgreSQL locks the row with SKIP LOCKED, so
+        concurrent claimers never wait for or take the same job."""
+        def build():
+            earlier = Job.alias()
+            blocked = earlier.select(peewee.SQL("1")).where(
+                (earlier.task == Job.task) & (earlier.seq < Job.seq) & earlier.status.in_(("queued", "running")))
+            query = (Job.select(Job.id, Job.task, Task.timeout_seconds).join(Task)
+                     .where((Job.status == "queued") & ~peewee.fn.EXISTS(blocked))
+                     .order_by(Job.created_at, Job.seq).limit(1))
+            return query.for_update("FOR UPDATE OF t1 SKIP LOCKED") if self.backend == "postgresql" else query
+        return Prepared(self.db, build, 0)
+
     def claim_job(self, worker: str, default_timeout: int) -> JobRecord | None:
         """Flip exactly one claimable job to `running` for `worker`, or None. Safe across processes.
 
-        PostgreSQL: row lock with SKIP LOCKED, so concurrent claimers never wait for or take the same row.
-        SQLite: transactions begin IMMEDIATE (one writer at a time); the status guard makes the flip conditional.
+        SQLite transactions begin IMMEDIATE (one writer at a time); the status guard makes the flip conditional.
+        Three statements: find, flip the job (returning it), mark its task running.
         """
-        lease_id, now = str(uuid.uuid4()), utcnow()
-        query = _claimable().limit(1)
-        if self.backend == "postgresql":
-            query = query.for_update("FOR UPDATE SKIP LOCKED")
+        now = utcnow()
         with self.db.atomic():
-            row = query.first()
-            return self._take(row.id, worker, lease_id, now, default_timeout) if row else None
-
-    @staticmethod
-    def _take(job_id, worker, lease_id, now, default_timeout) -> JobRecord | None:
-        task = Task.select(Task.id, Task.timeout_seconds).join(Job).where(Job.id == job_id).first()
-        lease_until = now + timedelta(seconds=(task.timeout_seconds or default_timeout) + LEASE_GRACE_SECONDS)
-        taken = (Job.update(status="running", lease_id=lease_id, lease_expires_at=lease_until, claimed_by=worker,
-                            started_at=now)
-                 .where((Job.id == job_id) & (Job.status == "queued")).execute())
-        if not taken:
-            return None
-        Task.update(status="running", updated_at=now).where((Task.id == task.id) & (Task.status == "queued")).execute()
-        return job_record(Job.get_by_id(job_id))
+            rows = self._next_claimable.rows()
+            if not rows:
+                return None
+            job_id, task_id = rows[0][(Job, "id")], rows[0][(Job, "task")]
+            timeout = rows[0][(Task, "timeout_seconds")] or default_timeout
+            flipped = list(Job.update(status="running", lease_id=str(uuid.uuid4()), claimed_by=worker, started_at=now,
+                                      lease_expires_at=now + timedelta(seconds=timeout + LEASE_GRACE_SECONDS))
+                           .where((Job.id == job_id) & (Job.status == "queued")).returning(*Job._meta.sorted_fields)
+                           .execute())  # pylint: disable=protected-access
+            if not flipped:
+                return None
+            Task.update(status="running", updated_at=now).where((Task.id == task_id) & (Task.status == "queued")).execute()
+        return job_record(flipped[0])
 
     def finish_job(self, job: JobRecord, status: str, result: dict) -> str | None:
         """Store a job's result and settle its task; returns the task's status after that.

@@ -1,5 +1,6 @@
 """The storage contract: every query the server makes, as methods. The only module that builds queries."""
 
+import functools
 import uuid
 from datetime import timedelta
 from dataclasses import fields
@@ -10,6 +11,7 @@ from cynode.store import migrations
 from cynode.store.database import connect
 from cynode.store.jobs import JobQueries
 from cynode.store.models import MODELS, Session, User
+from cynode.store.prepared import Prepared
 from cynode.store.records import SessionRecord, UserRecord, utcnow
 from cynode.store.tasks import TaskQueries
 
@@ -100,17 +102,24 @@ class Store(TaskQueries, JobQueries):
                        refresh_expires_at=now + timedelta(seconds=refresh_ttl), state="active", created_at=now)
         return session_id
 
+    @functools.cached_property
+    def _session_by_access(self) -> Prepared:
+        return Prepared(self.db, lambda access_hash, now: (
+            Session.select(Session, User).join(User)
+            .where((Session.access_hash == access_hash) & (Session.state == "active")
+                   & (Session.access_expires_at > now))), 2)
+
     def session_for_access(self, access_hash: str) -> SessionRecord | None:
-        """The active, unexpired session holding this access token, with its user (one query)."""
-        row = (Session.select(Session, User).join(User)
-               .where((Session.access_hash == access_hash) & (Session.state == "active")
-                      & (Session.access_expires_at > utcnow()))
-               .first())
-        if row is None:
+        """The active, unexpired session holding this access token, with its user (one prepared query: this
+        runs on every authenticated request)."""
+        rows = self._session_by_access.rows(access_hash, utcnow())
+        if not rows:
             return None
-        return SessionRecord(id=row.id, family=row.family, user=_user(row.user),
-                             access_expires_at=row.access_expires_at, refresh_expires_at=row.refresh_expires_at,
-                             state=row.state)
+        row = rows[0]
+        user = UserRecord(**{name: row[(User, name)] for name in _USER_FIELDS})
+        return SessionRecord(id=row[(Session, "id")], family=row[(Session, "family")], user=user,
+                             access_expires_at=row[(Session, "access_expires_at")],
+                             refresh_expires_at=row[(Session, "refresh_expires_at")], state=row[(Session, "state")])
 
     def rotate_refresh(self, refresh_hash: str, access_hash: str, new_refresh_hash: str, access_ttl: int,
                        refresh_ttl: int) -> tuple[UserRecord | None, str | None]:

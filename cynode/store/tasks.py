@@ -1,11 +1,14 @@
 """Task, job and artifact queries used by the HTTP side: create, look up, list, cancel."""
 
+import dataclasses
+import functools
 import json
 import uuid
 
 import peewee
 
 from cynode.store.models import Artifact, Job, Task
+from cynode.store.prepared import Prepared
 from cynode.store.records import ArtifactRecord, JobRecord, TaskRecord, utcnow
 
 TERMINAL = ("completed", "failed", "canceled")
@@ -26,6 +29,11 @@ def job_record(row: Job) -> JobRecord:
 def artifact_record(row: Artifact) -> ArtifactRecord:
     return ArtifactRecord(id=row.id, task_id=row.task_id, name=row.name, content_type=row.content_type,
                           size_bytes=row.size_bytes, created_at=row.created_at)
+
+
+def _record(record_type, model, row: dict, **renamed):
+    """A record from a prepared row; `renamed` maps record fields to differently named model fields."""
+    return record_type(**{f.name: row[(model, renamed.get(f.name, f.name))] for f in dataclasses.fields(record_type)})
 
 
 class TaskQueries:
@@ -78,9 +86,18 @@ class TaskQueries:
         if rows:
             Artifact.insert_many(rows).execute()
 
+    @functools.cached_property
+    def _task_by_id(self) -> Prepared:
+        return Prepared(self.db, lambda task_id: Task.select().where(Task.id == task_id), 1)
+
+    @functools.cached_property
+    def _artifacts_of_task(self) -> Prepared:
+        return Prepared(self.db, lambda task_id: Artifact.select().where(Artifact.task == task_id)
+                        .order_by(Artifact.created_at, Artifact.name), 1)
+
     def task_by_id(self, task_id: str) -> TaskRecord | None:
-        row = Task.get_or_none(Task.id == task_id)
-        return task_record(row) if row else None
+        rows = self._task_by_id.rows(task_id)
+        return _record(TaskRecord, Task, rows[0], owner_id="owner") if rows else None
 
     def task_by_name(self, owner_id: str, name: str) -> TaskRecord | None:
         row = Task.select().where((Task.owner == owner_id) & (Task.name == name)).first()
@@ -98,8 +115,7 @@ class TaskQueries:
         return [job_record(row) for row in Job.select().where(Job.task == task_id).order_by(Job.seq)]
 
     def artifacts_for_task(self, task_id: str) -> list[ArtifactRecord]:
-        query = Artifact.select().where(Artifact.task == task_id).order_by(Artifact.created_at, Artifact.name)
-        return [artifact_record(row) for row in query]
+        return [_record(ArtifactRecord, Artifact, row, task_id="task") for row in self._artifacts_of_task.rows(task_id)]
 
     def artifact(self, task_id: str, artifact_id: str) -> ArtifactRecord | None:
         row = Artifact.get_or_none((Artifact.task == task_id) & (Artifact.id == artifact_id))

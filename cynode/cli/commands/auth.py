@@ -8,7 +8,7 @@ LOGOUT_TIMEOUT = 2.0
 
 
 def login(ctx) -> None:
-    handle = ctx.args["--handle"]
+    handle = ctx.args["--handle"] or ctx.args["--user"]  # the alias is resolved here, so errors name the flag given
     if ctx.args["--password-stdin"] and not handle:
         raise usage_error("--password-stdin requires --handle")
     ctx.config.writable_path()  # fail before asking anything when there is nowhere to save the session
@@ -50,10 +50,10 @@ def whoami(ctx) -> None:
 
 
 def refresh(ctx) -> None:
+    ctx.config.writable_path()  # spec/cli.md §4.1: no config path fails first, as for login and logout
     refresh_token = ctx.config.get("refresh_token")
     if not refresh_token or ctx.config.get("credential_helper"):
         raise CliError("no refresh token: run 'cynode cli auth login' first", ExitStatus.AUTH)
-    ctx.config.writable_path()
     tokens = ctx.gateway().json("POST", "/v1/auth/refresh", body={"refresh_token": refresh_token}, auth=False)
     ctx.store_tokens(tokens)
     ctx.emit("Token refreshed successfully.", {"refreshed": True})

@@ -1,0 +1,213 @@
+"""Health, auth and user routes through the real app (WSGI, real SQLite store): what an API client sees."""
+
+import logging
+
+import pytest
+
+from cynode.dispatch.sandbox import ProcessRunner
+from cynode.dispatch.dispatcher import Dispatcher
+from cynode.server.app import make_app
+from cynode.server.deps import Deps
+from cynode.store.store import Store
+from tests.support.server import PASSWORD, Backend, call, make_settings
+
+
+def test_healthz_is_plain_ok(backend):
+    response = backend.call("GET", "/healthz")
+    assert (response.status, response.body) == (200, b"ok")
+    assert response.header("Content-Type").startswith("text/plain")
+
+
+def test_readyz_reports_what_is_missing(backend):
+    assert (backend.call("GET", "/readyz").status, backend.call("GET", "/readyz").body) == (
+        503, b"dispatcher not running")
+    dispatcher = Dispatcher(backend.store, ProcessRunner(), backend.settings, backend.workspace)
+    deps = Deps(backend.settings, backend.store, backend.workspace, dispatcher, notes=("no sandbox",))
+    backend.app = make_app(deps)
+    assert (backend.call("GET", "/readyz").status, backend.call("GET", "/readyz").body) == (200, b"ready; no sandbox")
+    dispatcher.stop(grace=0)
+    assert backend.call("GET", "/readyz").status == 503
+
+
+def test_readyz_is_503_when_the_database_is_down(tmp_path):
+    store = Store("postgresql://root@127.0.0.1:1/nothing")  # nothing listens on port 1
+    try:
+        response = call(make_app(Deps(make_settings(tmp_path), store, None)), "GET", "/readyz")
+    finally:
+        store.close()
+    assert response.status == 503 and response.body.startswith(b"database unavailable: ")
+
+
+def test_login_returns_a_bearer_pair_that_works(backend):
+    response = backend.call("POST", "/v1/auth/login", body={"handle": "admin", "password": PASSWORD})
+    assert response.status == 200
+    tokens = response.json
+    assert set(tokens) == {"access_token", "refresh_token", "token_type", "expires_in"}
+    assert (tokens["token_type"], tokens["expires_in"]) == ("Bearer", 900)
+    me = backend.call("GET", "/v1/users/me", token=tokens["access_token"]).json
+    assert me == {"id": backend.admin.id, "handle": "admin", "is_active": True, "is_admin": True,
+                  "created_at": me["created_at"]}
+    assert me["created_at"].endswith("Z") and len(me["created_at"]) == 20
+    assert backend.call("GET", "/v1/users/me", token=tokens["refresh_token"]).status == 401
+
+
+@pytest.mark.parametrize("body, detail", [
+    ({"handle": "admin"}, "password is required"),
+    ({"password": "x"}, "handle is required"),
+    ({"handle": "", "password": "x"}, "handle is required"),
+    ({"handle": 5, "password": "x"}, "handle must be a string"),
+    ([1, 2], "Invalid request body"),
+])
+def test_login_validation(backend, body, detail):
+    response = backend.call("POST", "/v1/auth/login", body=body if isinstance(body, dict) else str(body))
+    assert (response.status, response.json["detail"]) == (400, detail)
+
+
+def test_login_failures_all_look_the_same(backend):
+    disabled = backend.add_user("disabled-user")
+    backend.store.set_user_active(disabled.id, False)
+    for handle, password in (("admin", "wrong-password"), ("no-such-user", PASSWORD), ("disabled-user", PASSWORD)):
+        response = backend.call("POST", "/v1/auth/login", body={"handle": handle, "password": password})
+        assert (response.status, response.json["detail"]) == (401, "Invalid credentials"), handle
+
+
+def test_failed_logins_per_handle_are_limited(tmp_path):
+    backend = Backend(tmp_path, login_limit_per_handle=1)
+    try:
+        wrong = backend.call("POST", "/v1/auth/login", body={"handle": "admin", "password": "nope-nope"})
+        assert wrong.status == 401
+        limited = backend.call("POST", "/v1/auth/login", body={"handle": "admin", "password": PASSWORD},
+                               remote_addr="10.0.0.2")
+        assert (limited.status, limited.json["detail"]) == (429, "Too many login attempts")
+        other = backend.call("POST", "/v1/auth/login", body={"handle": "someone", "password": ""})
+        assert other.status == 400  # the limit is per handle
+    finally:
+        backend.close()
+
+
+@pytest.mark.parametrize("trust, limited", [(True, True), (False, False)])
+def test_proxy_headers_name_the_client_only_when_trusted(tmp_path, trust, limited):
+    backend = Backend(tmp_path, login_limit_per_ip=2, trust_proxy_headers=trust)
+    try:
+        statuses = [backend.call("POST", "/v1/auth/login", body="{}", remote_addr=f"10.0.0.{n}",
+                                 headers={"X-Forwarded-For": "203.0.113.7, 10.0.0.1"}).status for n in range(3)]
+        assert statuses == ([400, 400, 429] if limited else [400, 400, 400])
+        real_ip = [backend.call("POST", "/v1/auth/login", body="{}", remote_addr=f"10.1.0.{n}",
+                                headers={"X-Real-IP": "198.51.100.9"}).status for n in range(3)]
+        assert real_ip == ([400, 400, 429] if limited else [400, 400, 400])
+    finally:
+        backend.close()
+
+
+def test_refresh_rotates_and_a_replay_revokes_the_family(backend):
+    first = backend.session()
+    response = backend.call("POST", "/v1/auth/refresh", body={"refresh_token": first.refresh})
+    assert response.status == 200
+    second = response.json
+    assert backend.call("GET", "/v1/users/me", token=first.access).status == 401
+    assert backend.call("GET", "/v1/users/me", token=second["access_token"]).status == 200
+    replay = backend.call("POST", "/v1/auth/refresh", body={"refresh_token": first.refresh})
+    assert (replay.status, replay.json["detail"]) == (401, "Invalid refresh token")
+    assert backend.call("GET", "/v1/users/me", token=second["access_token"]).status == 401
+    again = backend.call("POST", "/v1/auth/refresh", body={"refresh_token": second["refresh_token"]})
+    assert again.status == 401
+    missing = backend.call("POST", "/v1/auth/refresh", body={})
+    assert (missing.status, missing.json["detail"]) == (400, "refresh_token is required")
+
+
+def test_logout_ends_the_login_at_once(backend):
+    tokens = backend.session()
+    other = backend.session()
+    assert backend.call("POST", "/v1/auth/logout", token=tokens.access).status == 204
+    assert backend.call("GET", "/v1/users/me", token=tokens.access).status == 401
+    assert backend.call("POST", "/v1/auth/refresh", body={"refresh_token": tokens.refresh}).status == 401
+    assert backend.call("GET", "/v1/users/me", token=other.access).status == 200  # other logins stay
+
+
+@pytest.mark.parametrize("header", ["Basic abc", "Bearer", "Bearer    ", "token"])
+def test_malformed_authorization_is_missing_authorization(backend, header):
+    response = backend.call("GET", "/v1/users/me", headers={"Authorization": header})
+    assert (response.status, response.json["detail"]) == (401, "Missing authorization header")
+
+
+def test_bearer_scheme_is_case_insensitive(backend):
+    response = backend.call("GET", "/v1/users/me", headers={"Authorization": "bEaReR " + backend.session().access})
+    assert response.status == 200
+
+
+def test_create_user(backend):
+    admin = backend.session().access
+    response = backend.call("POST", "/v1/users", token=admin, body={
+        "handle": "alice", "password": "alice-password", "email": "alice@example.org", "is_admin": True})
+    assert response.status == 201
+    user = response.json
+    assert (user["handle"], user["email"], user["is_admin"], user["is_active"]) == (
+        "alice", "alice@example.org", True, True)
+    assert backend.call("GET", "/v1/users?limit=5", token=admin).json["users"][1]["handle"] == "alice"
+
+
+@pytest.mark.parametrize("body, detail", [
+    ({"handle": "bob", "password": "x" * 8, "is_admin": "yes"}, "is_admin must be a boolean"),
+    ({"handle": "bob", "password": "short"}, "password must be at least 8 characters"),
+    ({"handle": "-bob", "password": "x" * 8}, "handle must be 1-64 letters"),
+    ({"handle": "b" * 65, "password": "x" * 8}, "handle must be 1-64 letters"),
+    ({"handle": "System", "password": "x" * 8}, "handle must be 1-64 letters"),
+    ({"handle": "bob", "password": "x" * 8, "email": 7}, "email must be a string"),
+])
+def test_create_user_validation(backend, body, detail):
+    response = backend.call("POST", "/v1/users", token=backend.session().access, body=body)
+    assert response.status == 400 and response.json["detail"].startswith(detail)
+
+
+def test_list_users_pages(backend):
+    for handle in ("u1", "u2", "u3"):
+        backend.add_user(handle)
+    admin = backend.session().access
+    first = backend.call("GET", "/v1/users?limit=2", token=admin).json
+    assert [u["handle"] for u in first["users"]] == ["admin", "u1"] and first["next_cursor"] == "2"
+    last = backend.call("GET", "/v1/users?limit=2&cursor=2", token=admin).json
+    assert [u["handle"] for u in last["users"]] == ["u2", "u3"] and "next_cursor" not in last
+    by_offset = backend.call("GET", "/v1/users?limit=1&offset=3", token=admin).json
+    assert [u["handle"] for u in by_offset["users"]] == ["u3"]
+    for query in ("limit=0", "limit=201", "limit=x", "cursor=-1", "offset=abc"):
+        response = backend.call("GET", "/v1/users?" + query, token=admin)
+        assert (response.status, response.json["detail"]) == (400, "Invalid limit, offset, or cursor"), query
+
+
+def test_disable_enable_and_revoke_sessions(backend):
+    admin = backend.session().access
+    bob = backend.add_user("bob")
+    bob_tokens = backend.session(bob)
+    disabled = backend.call("POST", "/v1/users/bob/disable", token=admin)
+    assert (disabled.status, disabled.json["is_active"]) == (200, False)
+    assert backend.call("GET", "/v1/users/me", token=bob_tokens.access).status == 401
+    enabled = backend.call("POST", f"/v1/users/{bob.id}/enable", token=admin)
+    assert enabled.json["is_active"] is True
+    fresh = backend.session(bob)
+    assert backend.call("POST", f"/v1/users/{bob.id}/revoke_sessions", token=admin).status == 204
+    assert backend.call("GET", "/v1/users/me", token=fresh.access).status == 401
+    assert backend.call("POST", "/v1/users/ghost/revoke_sessions", token=admin).status == 404
+    assert backend.call("POST", "/v1/users/00000000-0000-0000-0000-000000000000/enable", token=admin).status == 404
+
+
+def test_a_second_admin_can_be_disabled_but_never_the_last(backend):
+    other = backend.add_user("root2", admin=True)
+    admin = backend.session().access
+    assert backend.call("POST", f"/v1/users/{other.id}/disable", token=admin).status == 200
+    assert backend.call("POST", "/v1/users/admin/disable", token=admin).status == 409
+    assert backend.call("POST", f"/v1/users/{other.id}/disable", token=admin).status == 200  # already disabled
+
+
+def test_one_log_line_per_request_without_secrets(backend, caplog):
+    tokens = backend.session()
+    with caplog.at_level(logging.INFO, logger="cynode.http"):
+        backend.call("POST", "/v1/auth/login", body={"handle": "", "password": "p@ssw0rd-secret"})
+        me = backend.call("GET", "/v1/users/me", token=tokens.access)
+        backend.call("POST", "/v1/auth/refresh", body={"refresh_token": tokens.refresh})
+    lines = [r.getMessage() for r in caplog.records if r.name == "cynode.http"]
+    assert len(lines) == 3
+    assert lines[0].startswith("method=POST path=/v1/auth/login status=400 ms=")
+    assert f"user={backend.admin.id} request_id={me.header('X-Request-Id')}" in lines[1]
+    text = "\n".join(lines)
+    for secret in ("p@ssw0rd-secret", tokens.access, tokens.refresh):
+        assert secret not in text

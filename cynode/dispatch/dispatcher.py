@@ -63,7 +63,8 @@ class Dispatcher:
     def stop(self, grace: float) -> None:
         """Stop claiming; let running jobs finish for `grace` seconds, then kill them (they end failed)."""
         self._stopping.set()
-        self.wake()
+        with self._wake:
+            self._wake.notify_all()
         deadline = time.monotonic() + grace
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -78,8 +79,9 @@ class Dispatcher:
         return self._stopping.is_set()
 
     def wake(self) -> None:
+        """One new task needs one worker: waking all would make the rest race for nothing."""
         with self._wake:
-            self._wake.notify_all()
+            self._wake.notify()
 
     def cancel(self, job_ids) -> None:
         """Kill these jobs now if they run in this process (the database already says canceled)."""

@@ -1,6 +1,7 @@
 """What request handlers depend on, built once at start-up and passed explicitly."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from cynode.server.security import RateLimiter
 from cynode.settings import Settings
@@ -8,10 +9,12 @@ from cynode.settings import Settings
 
 @dataclass
 class Deps:
+    """Everything a handler may use; one instance per server."""
+
     settings: Settings
-    store: object  # cynode.store.store.Store
-    workspace: object  # cynode.dispatch.workspace.Workspace
-    dispatcher: object = None  # cynode.dispatch.dispatcher.Dispatcher, None when this process runs no jobs
+    store: Any  # cynode.store.store.Store
+    workspace: Any  # cynode.dispatch.workspace.Workspace
+    dispatcher: Any = None  # cynode.dispatch.dispatcher.Dispatcher, None when this process runs no jobs
     notes: tuple = ()  # readiness caveats, e.g. running jobs without bubblewrap
     ip_limiter: RateLimiter = field(init=False)
     handle_limiter: RateLimiter = field(init=False)

@@ -19,30 +19,44 @@ class ApiError(Exception):
 
 
 class BadRequest(ApiError):
+    """400: the request is malformed or a field is invalid."""
+
     status = 400
 
 
 class Unauthorized(ApiError):
+    """401: no valid credentials."""
+
     status = 401
 
 
 class Forbidden(ApiError):
+    """403: authenticated, but not allowed."""
+
     status = 403
 
 
 class NotFound(ApiError):
+    """404."""
+
     status = 404
 
 
 class Conflict(ApiError):
+    """409: the state does not allow it (a taken name, a finished task)."""
+
     status = 409
 
 
 class PayloadTooLarge(ApiError):
+    """413."""
+
     status = 413
 
 
 class TooManyRequests(ApiError):
+    """429, with Retry-After."""
+
     status = 429
 
     def __init__(self, detail: str, retry_after: int):

@@ -5,7 +5,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from cynode.contract import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
+from cynode.contract import MAX_ATTACHMENTS
 from cynode.server.errors import BadRequest
 from cynode.server.jsonio import read_json
 
@@ -17,6 +17,8 @@ MAX_PROMPT_BYTES = 1 << 20  # the CLI's task-file limit; scripts are smaller sti
 
 @dataclass
 class TaskInput:
+    """A validated create request: what to store and the jobs to queue."""
+
     input_mode: str
     prompt: str
     name: str | None
@@ -132,4 +134,3 @@ def parse(req, max_timeout: int) -> TaskInput:
     if len(task.uploads) > MAX_ATTACHMENTS:
         raise BadRequest(f"attachments: at most {MAX_ATTACHMENTS} files")
     return task
-

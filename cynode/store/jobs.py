@@ -48,13 +48,14 @@ class JobQueries:
                 return None
             job_id, task_id = rows[0][(Job, "id")], rows[0][(Job, "task")]
             timeout = rows[0][(Task, "timeout_seconds")] or default_timeout
+            lease_until = now + timedelta(seconds=timeout + LEASE_GRACE_SECONDS)
             flipped = list(Job.update(status="running", lease_id=str(uuid.uuid4()), claimed_by=worker, started_at=now,
-                                      lease_expires_at=now + timedelta(seconds=timeout + LEASE_GRACE_SECONDS))
-                           .where((Job.id == job_id) & (Job.status == "queued")).returning(*Job._meta.sorted_fields)
-                           .execute())  # pylint: disable=protected-access
+                                      lease_expires_at=lease_until)
+                           .where((Job.id == job_id) & (Job.status == "queued")).returning(Job).execute())
             if not flipped:
                 return None
-            Task.update(status="running", updated_at=now).where((Task.id == task_id) & (Task.status == "queued")).execute()
+            Task.update(status="running", updated_at=now).where(
+                (Task.id == task_id) & (Task.status == "queued")).execute()
         return job_record(flipped[0])
 
     def finish_job(self, job: JobRecord, status: str, result: dict) -> str | None:

@@ -10,10 +10,10 @@ from cynode.server.security import new_token, token_hash, verify_password
 
 def _pair(deps) -> tuple[dict, str, str]:
     """A new token pair as the response body, plus the two hashes to store."""
-    access, refresh = new_token(), new_token()
-    body = {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+    access_token, refresh_token = new_token(), new_token()
+    body = {"access_token": access_token, "refresh_token": refresh_token, "token_type": "Bearer",
             "expires_in": deps.settings.access_token_ttl}
-    return body, token_hash(access), token_hash(refresh)
+    return body, token_hash(access_token), token_hash(refresh_token)
 
 
 def _ttls(deps) -> tuple[int, int]:

@@ -51,16 +51,16 @@ def main(argv: list[str]) -> int:
         env = {**os.environ, "CYNODE_ADMIN_PASSWORD": PASSWORD, "CYNODE_LOGIN_LIMIT_PER_IP": "100000",
                "CYNODE_JOB_DEFAULT_TIMEOUT_SECONDS": "5"}
         with open(os.path.join(data, "server.log"), "w", encoding="utf-8") as log:
-            server = subprocess.Popen([sys.executable, "-m", "cynode", "serve", "--listen", url[7:], "--data-dir",
-                                       data], env=env, stderr=log)
-            try:
-                _wait(url, server)
-                command = [os.path.join(os.path.dirname(sys.executable), "st"), "run", url + "/openapi.json",
-                           "-H", f"Authorization: Bearer {_token(url)}", "-n", examples, *EXCLUDED]
-                code = subprocess.run(command, check=False).returncode
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
+            with subprocess.Popen([sys.executable, "-m", "cynode", "serve", "--listen", url[7:], "--data-dir",
+                                   data], env=env, stderr=log) as server:
+                try:
+                    _wait(url, server)
+                    command = [os.path.join(os.path.dirname(sys.executable), "st"), "run", url + "/openapi.json",
+                               "-H", f"Authorization: Bearer {_token(url)}", "-n", examples, *EXCLUDED]
+                    code = subprocess.run(command, check=False).returncode
+                finally:
+                    server.terminate()
+                    server.wait(timeout=30)
         if code:
             with open(os.path.join(data, "server.log"), encoding="utf-8") as log:
                 print("server errors:\n" + "".join(line for line in log if "INFO" not in line)[-6000:])

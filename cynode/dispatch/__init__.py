@@ -1,0 +1,1 @@
+"""Job dispatch: the sandboxed runner that executes one job process and reports what happened."""

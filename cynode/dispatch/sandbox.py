@@ -1,0 +1,297 @@
+"""The job runner: runs one job process and reports what happened. No HTTP, no database.
+
+A job gets its own session (so cancel and timeout kill its whole process group: SIGTERM, then SIGKILL after a
+grace), rlimits, a scrubbed environment and its output streamed to size-capped files. When the server is root
+the job runs as uid/gid 65534, because the kernel does not enforce RLIMIT_NPROC for root. BwrapRunner adds
+bubblewrap namespaces (no network, own pids, only system dirs and the work dir visible); ProcessRunner is the
+fallback without them. Job failures never raise: they come back as a RunResult.
+"""
+
+import abc
+import functools
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from cynode.dispatch.capture import CappedFile, Pump, drain, killpg
+
+NOBODY = (65534, 65534)
+# Every job's environment is PATH=SYSTEM_PATH, LANG=C.UTF-8 and HOME=its work dir (/work inside bwrap, so
+# tools that write to ~ stay inside it), with the job's own env dict laid over it; nothing else.
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
+SANDBOX_WORKDIR = "/work"
+SANDBOX_ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime")
+NO_BWRAP = "bubblewrap not available: jobs run as plain processes without filesystem/network isolation"
+
+
+class SandboxUnavailable(ValueError):
+    """The requested sandbox cannot run jobs on this machine; the message says why."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one job may use. Output caps apply per stream."""
+
+    timeout_seconds: float = 300
+    max_output_bytes: int = 262144
+    memory_bytes: int = 1 << 30
+    max_processes: int = 256
+    file_size_bytes: int = 256 << 20
+    cpu_seconds: int = 600
+    kill_grace_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What happened. status: completed | failed | timeout | canceled; exit_code -1 when killed or never run."""
+
+    status: str
+    exit_code: int
+    stdout_truncated: bool
+    stderr_truncated: bool
+    started_at: datetime
+    ended_at: datetime
+    error: str | None = None
+
+
+def _limiter(limits: Limits):
+    """The preexec_fn that sets the job's rlimits, clamped to our own hard limits (a child cannot raise them)."""
+    pairs = []
+    for res, value in ((resource.RLIMIT_AS, limits.memory_bytes), (resource.RLIMIT_NPROC, limits.max_processes),
+                       (resource.RLIMIT_FSIZE, limits.file_size_bytes), (resource.RLIMIT_CPU, limits.cpu_seconds),
+                       (resource.RLIMIT_CORE, 0)):
+        hard = resource.getrlimit(res)[1]
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        pairs.append((res, (value, value)))
+
+    def apply() -> None:
+        # Runs in the forked child just before exec, after Popen dropped to the job user. It only calls
+        # setrlimit with values computed beforehand — no imports, no locks — so forking from the dispatcher's
+        # threads cannot deadlock in it; the stdlib has no other way to limit a child before it runs.
+        for res, pair in pairs:
+            resource.setrlimit(res, pair)
+    return apply
+
+
+def _give_to(workdir: Path, user: tuple[int, int]) -> None:
+    """chown the work dir tree to the job user; fwalk with dir fds never follows a symlink a job planted."""
+    for _, _, files, dirfd in os.fwalk(workdir):
+        os.chown(dirfd, *user)
+        for name in files:
+            os.chown(name, *user, dir_fd=dirfd, follow_symlinks=False)
+
+
+class _Watch:
+    """Enforces the timeout and cancel on a running job: SIGTERM to its groups, SIGKILL after the grace."""
+
+    def __init__(self, runner: "Runner", pid: int, limits: Limits, cancel: threading.Event):
+        self._groups_of = functools.partial(runner.job_groups, pid)
+        self._groups = [pid]  # SIGKILL goes to these: our child's group, plus any found for SIGTERM
+        self._cancel, self._grace = cancel, limits.kill_grace_seconds
+        self._deadline = time.monotonic() + limits.timeout_seconds
+        self._kill_at: float | None = None
+        self.reason: str | None = None
+
+    def enforce(self, now: float) -> None:
+        if self.reason is None and (self._cancel.is_set() or now >= self._deadline):
+            self.reason = "canceled" if self._cancel.is_set() else "timeout"
+            found = self._groups_of()
+            for group in found:
+                killpg(group, signal.SIGTERM)
+            self._groups = list({*self._groups, *found})
+            self._kill_at = now + self._grace
+        elif self._kill_at is not None and now >= self._kill_at:
+            for group in self._groups:
+                killpg(group, signal.SIGKILL)
+
+
+class Runner(abc.ABC):
+    """Runs one job per call; safe to call from several threads at once."""
+
+    name = ""
+
+    def __init__(self, job_user: tuple[int, int] | None = None):
+        # root must hand the job to an unprivileged user, or RLIMIT_NPROC (fork bombs) is not enforced.
+        self.job_user = job_user if job_user or os.geteuid() != 0 else NOBODY
+
+    def run(self, argv: list[str], workdir: Path, env: dict[str, str], limits: Limits,  # pylint: disable=too-many-arguments
+            stdout_path: Path, stderr_path: Path, cancel: threading.Event) -> RunResult:
+        """Run argv in workdir until it exits, times out or `cancel` is set. Raises only if the output files
+        cannot be created."""
+        started = datetime.now(timezone.utc)
+        sinks = (CappedFile(stdout_path, limits.max_output_bytes), CappedFile(stderr_path, limits.max_output_bytes))
+        try:
+            status, code, error = self._run(argv, Path(workdir), env, limits, sinks, cancel)
+        finally:
+            for sink in sinks:
+                sink.close()
+        ended = datetime.now(timezone.utc)
+        return RunResult(status, code, sinks[0].truncated, sinks[1].truncated, started, ended, error)
+
+    def _run(self, argv, workdir, env, limits, sinks, cancel):
+        try:
+            proc, reads = self._start(argv, workdir, env, limits)
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            error = f"cannot start job: {exc}"
+            sinks[1].write(error.encode() + b"\n")
+            return "failed", -1, error
+        watch = _Watch(self, proc.pid, limits, cancel)
+        drain(proc.pid, Pump(dict(zip(reads, sinks))), watch.enforce)
+        code = proc.wait()
+        if watch.reason:
+            return watch.reason, -1, None
+        code = code if code >= 0 else 128 - code  # killed by a signal: report it the way shells (and bwrap) do
+        return ("completed" if code == 0 else "failed"), code, None
+
+    def _start(self, argv, workdir, env, limits) -> tuple[subprocess.Popen, tuple[int, int]]:
+        """The started job and the read ends of its stdout and stderr pipes."""
+        if not argv:
+            raise ValueError("empty command")
+        if not workdir.is_dir():
+            raise FileNotFoundError(f"work dir {workdir} does not exist")
+        if self.job_user:
+            _give_to(workdir, self.job_user)
+        command, popen_user = self._command(list(argv), workdir, env)
+        reads, writes = zip(os.pipe(), os.pipe())
+        try:
+            return subprocess.Popen(  # pylint: disable=consider-using-with,subprocess-popen-preexec-fn
+                command, cwd=workdir, env=self._env(env, workdir), stdin=subprocess.DEVNULL, stdout=writes[0],
+                stderr=writes[1], start_new_session=True, preexec_fn=_limiter(limits), **popen_user), reads
+        except BaseException:
+            for fd in reads:
+                os.close(fd)
+            raise
+        finally:
+            for fd in writes:
+                os.close(fd)
+
+    def _env(self, env: dict[str, str], workdir: Path) -> dict[str, str]:
+        return {"PATH": SYSTEM_PATH, "HOME": self._home(workdir), "LANG": "C.UTF-8", **env}
+
+    def _home(self, workdir: Path) -> str:
+        return str(workdir)
+
+    @abc.abstractmethod
+    def _command(self, argv: list[str], workdir: Path, env: dict[str, str]) -> tuple[list[str], dict]:
+        """What to execute, and Popen's user/group arguments."""
+
+    def job_groups(self, pid: int) -> list[int]:
+        """The process groups that get SIGTERM on cancel or timeout."""
+        return [pid]
+
+
+class ProcessRunner(Runner):
+    """A plain child process: own session, rlimits, scrubbed env, job user — but no namespaces."""
+
+    name = "process"
+
+    def _command(self, argv, workdir, env):
+        user = {"user": self.job_user[0], "group": self.job_user[1], "extra_groups": []} if self.job_user else {}
+        return argv, user
+
+
+class BwrapRunner(Runner):
+    """The job inside bubblewrap: no network, own pid/ipc/uts namespaces, read-only system dirs, the work dir
+    read-write at /work, a private /tmp, and nothing else of the host filesystem."""
+
+    name = "bwrap"
+
+    def __init__(self, bwrap: str, job_user: tuple[int, int] | None = None):
+        super().__init__(job_user)
+        # No --unshare-user: bwrap implies it for an unprivileged caller; run by root it would map root to root,
+        # where setresuid(65534) is impossible. So root's bwrap mounts without one, and setpriv hands the job
+        # to 65534 inside (bwrap's reaper, pid 1, stays root: --die-with-parent still holds for it).
+        self._prefix = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                        "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr"]
+        self._tops = {"/usr"}
+        for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
+            if os.path.islink(top):  # merged /usr: /bin -> usr/bin
+                self._prefix += ["--symlink", os.readlink(top), top]
+            elif os.path.isdir(top):
+                self._prefix += ["--ro-bind", top, top]
+            else:
+                continue
+            self._tops.add(top)
+        for name in SANDBOX_ETC:
+            self._prefix += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+        self._prefix += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+        self._drop: list[str] = []
+        if self.job_user:
+            setpriv = shutil.which("setpriv", path=SYSTEM_PATH)
+            if not setpriv:
+                raise SandboxUnavailable("setpriv (util-linux) is needed to run sandboxed jobs as uid 65534")
+            self._drop = [setpriv, f"--reuid={self.job_user[0]}", f"--regid={self.job_user[1]}", "--clear-groups",
+                          "--inh-caps=-all", "--bounding-set=-all", "--"]
+
+    def _home(self, workdir: Path) -> str:
+        return SANDBOX_WORKDIR
+
+    def _command(self, argv, workdir, env):
+        if not self._visible_executable(argv[0], workdir, self._env(env, workdir)["PATH"]):
+            raise FileNotFoundError(f"no executable {argv[0]!r} inside the sandbox")
+        # The env reaches bwrap through Popen (it is exactly the job's env) rather than as --setenv arguments,
+        # which any host user could read in bwrap's command line.
+        return [*self._prefix, "--bind", str(workdir), SANDBOX_WORKDIR, "--remount-ro", "/",
+                "--chdir", SANDBOX_WORKDIR, "--", *self._drop, *argv], {}
+
+    def _visible_executable(self, name: str, workdir: Path, path: str) -> bool:
+        """Whether `name` resolves to an executable in the sandbox's view, so that a missing program is a start
+        failure like in ProcessRunner rather than an exit 1 from bwrap."""
+        for candidate in [name] if "/" in name else [f"{d}/{name}" for d in path.split(":") if d]:
+            inside = os.path.normpath(os.path.join(SANDBOX_WORKDIR, candidate))
+            if inside == SANDBOX_WORKDIR or inside.startswith(SANDBOX_WORKDIR + "/"):
+                host = str(workdir) + inside[len(SANDBOX_WORKDIR):]
+            else:
+                host = inside if "/" + inside.split("/")[1] in self._tops else ""
+            if host and os.path.isfile(host) and os.access(host, os.X_OK):
+                return True
+        return False
+
+    def job_groups(self, pid: int) -> list[int]:
+        # bwrap's reaper (our child, pid 1 inside) leads the job's session (--new-session). SIGTERM goes there:
+        # bwrap itself would die at once and tear the namespace down before the job could clean up. Without
+        # /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN) we fall back to exactly that.
+        try:
+            reapers = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text("ascii").split()]
+        except OSError:
+            reapers = []
+        return reapers or [pid]
+
+
+def probe_bwrap() -> BwrapRunner:
+    """A BwrapRunner that has just run `true`; SandboxUnavailable says why not."""
+    bwrap = shutil.which("bwrap")
+    if not bwrap:
+        raise SandboxUnavailable("bubblewrap (bwrap) is not installed")
+    runner = BwrapRunner(bwrap)
+    with tempfile.TemporaryDirectory(prefix="cynode-probe-") as tmp:
+        work, err = Path(tmp, "work"), Path(tmp, "stderr")
+        work.mkdir()
+        result = runner.run(["true"], work, {}, Limits(timeout_seconds=30), Path(tmp, "stdout"), err,
+                            threading.Event())
+        if result.status != "completed":
+            detail = err.read_text("utf-8", "replace").strip() or result.status
+            raise SandboxUnavailable(f"bubblewrap ({bwrap}) cannot create a sandbox here: {detail}")
+    return runner
+
+
+def make_runner(kind: str) -> tuple[Runner, str | None]:
+    """The runner for --sandbox auto|bwrap|process, and a warning to log when auto had to fall back."""
+    if kind == "process":
+        return ProcessRunner(), None
+    if kind not in ("auto", "bwrap"):
+        raise SandboxUnavailable(f"unknown sandbox {kind!r}: use auto, bwrap or process")
+    try:
+        return probe_bwrap(), None
+    except SandboxUnavailable as exc:
+        if kind == "bwrap":
+            raise
+        return ProcessRunner(), f"{NO_BWRAP} ({exc})"

@@ -3,7 +3,6 @@
 import getpass
 import os
 import sys
-from dataclasses import dataclass, field
 
 from cynode.cli import config as config_mod
 from cynode.cli import credhelper
@@ -13,14 +12,17 @@ from cynode.cli.output import json_text
 NOT_LOGGED_IN = "not logged in: run 'cynode cli auth login' or set CYNORK_TOKEN"
 
 
-@dataclass
 class Env:
-    """The process's streams and environment, injectable so tests capture output without patching."""
+    """The process's streams and environment, injectable so tests capture output without patching.
 
-    stdin: object = field(default_factory=lambda: sys.stdin)
-    stdout: object = field(default_factory=lambda: sys.stdout)
-    stderr: object = field(default_factory=lambda: sys.stderr)
-    environ: dict = field(default_factory=lambda: dict(os.environ))
+    A plain class for start-up time (see Config).
+    """
+
+    def __init__(self, stdin=None, stdout=None, stderr=None, environ: dict | None = None):
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.environ = dict(os.environ) if environ is None else environ
 
     def stdin_is_tty(self) -> bool:
         return bool(getattr(self.stdin, "isatty", lambda: False)())

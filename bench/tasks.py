@@ -51,6 +51,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # this tree's cynode, also from a clone without an editable install
 
 # pylint: disable=wrong-import-position
+from cynode.dispatch.jobusers import JOB_UIDS, NOGROUP
 from cynode.dispatch.sandbox import BwrapRunner, SandboxUnavailable, probe_bwrap
 from cynode.server.bootstrap import ADMIN_HANDLE, ensure_admin
 from cynode.settings import SPECS
@@ -399,9 +400,10 @@ class BareBwrap:
         runner = BwrapRunner(shutil.which("bwrap"))
         self.workdir = tmp / "bwrap-floor"
         self.workdir.mkdir()
-        if runner.job_user:
-            os.chown(self.workdir, *runner.job_user)
-        self.argv, _ = runner._command(["true"], self.workdir, {})  # pylint: disable=protected-access
+        user = (JOB_UIDS[-1], NOGROUP) if os.geteuid() == 0 else None  # as the server's jobs run when root
+        if user:
+            os.chown(self.workdir, *user)
+        self.argv, _ = runner._command(["true"], self.workdir, {}, user)  # pylint: disable=protected-access
         self.env = runner._env({}, self.workdir)  # pylint: disable=protected-access
 
     def __call__(self) -> float:

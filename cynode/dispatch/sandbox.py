@@ -2,7 +2,9 @@
 
 A job gets its own session (so cancel and timeout kill its whole process group: SIGTERM, then SIGKILL after a
 grace), rlimits, a scrubbed environment and its output streamed to size-capped files. When the server is root
-the job runs as uid/gid 65534, because the kernel does not enforce RLIMIT_NPROC for root. BwrapRunner adds
+each running job gets a uid of its own from a pool (gid 65534): the kernel does not enforce RLIMIT_NPROC for
+root, and counts it per uid, so with one uid per job a fork bomb exhausts only its own job's budget; and when
+the job ends, whatever still runs under its uid (even a process that escaped with setsid) is killed. BwrapRunner adds
 bubblewrap namespaces (no network, own pids, only system dirs and the work dir visible); ProcessRunner is the
 fallback without them. Job failures never raise: they come back as a RunResult.
 """
@@ -17,13 +19,14 @@ import subprocess
 import tempfile
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from cynode.dispatch.capture import CappedFile, Pump, drain, killpg
+from cynode.dispatch.jobusers import UidPool
 
-NOBODY = (65534, 65534)
 # Every job's environment is PATH=SYSTEM_PATH, LANG=C.UTF-8 and HOME=its work dir (/work inside bwrap, so
 # tools that write to ~ stay inside it), with the job's own env dict laid over it; nothing else.
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -120,7 +123,8 @@ class Runner(abc.ABC):
 
     def __init__(self, job_user: tuple[int, int] | None = None):
         # root must hand the job to an unprivileged user, or RLIMIT_NPROC (fork bombs) is not enforced.
-        self.job_user = job_user if job_user or os.geteuid() != 0 else NOBODY
+        self.job_user = job_user
+        self._pool = UidPool() if job_user is None and os.geteuid() == 0 else None
 
     def run(self, argv: list[str], workdir: Path, env: dict[str, str], limits: Limits,  # pylint: disable=too-many-arguments
             stdout_path: Path, stderr_path: Path, cancel: threading.Event) -> RunResult:
@@ -129,16 +133,21 @@ class Runner(abc.ABC):
         started = datetime.now(timezone.utc)
         sinks = (CappedFile(stdout_path, limits.max_output_bytes), CappedFile(stderr_path, limits.max_output_bytes))
         try:
-            status, code, error = self._run(argv, Path(workdir), env, limits, sinks, cancel)
+            with self._job_user() as user:
+                status, code, error = self._run(argv, Path(workdir), env, limits, sinks, cancel, user)
         finally:
             for sink in sinks:
                 sink.close()
-        ended = datetime.now(timezone.utc)
-        return RunResult(status, code, sinks[0].truncated, sinks[1].truncated, started, ended, error)
+        return RunResult(status, code, sinks[0].truncated, sinks[1].truncated, started, datetime.now(timezone.utc),
+                         error)
 
-    def _run(self, argv, workdir, env, limits, sinks, cancel):
+    def _job_user(self):
+        """The (uid, gid) a job runs as, for the length of the job; None: as ourselves."""
+        return self._pool.job_user() if self._pool else nullcontext(self.job_user)
+
+    def _run(self, argv, workdir, env, limits, sinks, cancel, user):  # pylint: disable=too-many-arguments
         try:
-            proc, reads = self._start(argv, workdir, env, limits)
+            proc, reads = self._start(argv, workdir, env, limits, user)
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             error = f"cannot start job: {exc}"
             sinks[1].write(error.encode() + b"\n")
@@ -151,15 +160,15 @@ class Runner(abc.ABC):
         code = code if code >= 0 else 128 - code  # killed by a signal: report it the way shells (and bwrap) do
         return ("completed" if code == 0 else "failed"), code, None
 
-    def _start(self, argv, workdir, env, limits) -> tuple[subprocess.Popen, tuple[int, int]]:
+    def _start(self, argv, workdir, env, limits, user) -> tuple[subprocess.Popen, tuple[int, int]]:  # pylint: disable=R0913
         """The started job and the read ends of its stdout and stderr pipes."""
         if not argv:
             raise ValueError("empty command")
         if not workdir.is_dir():
             raise FileNotFoundError(f"work dir {workdir} does not exist")
-        if self.job_user:
-            _give_to(workdir, self.job_user)
-        command, popen_user = self._command(list(argv), workdir, env)
+        if user:
+            _give_to(workdir, user)
+        command, popen_user = self._command(list(argv), workdir, env, user)
         reads, writes = zip(os.pipe(), os.pipe())
         try:
             return subprocess.Popen(  # pylint: disable=consider-using-with,subprocess-popen-preexec-fn
@@ -180,8 +189,9 @@ class Runner(abc.ABC):
         return str(workdir)
 
     @abc.abstractmethod
-    def _command(self, argv: list[str], workdir: Path, env: dict[str, str]) -> tuple[list[str], dict]:
-        """What to execute, and Popen's user/group arguments."""
+    def _command(self, argv: list[str], workdir: Path, env: dict[str, str],
+                 user: tuple[int, int] | None) -> tuple[list[str], dict]:
+        """What to execute as `user` (None: as ourselves), and Popen's user/group arguments."""
 
     def job_groups(self, pid: int) -> list[int]:
         """The process groups that get SIGTERM on cancel or timeout."""
@@ -193,9 +203,8 @@ class ProcessRunner(Runner):
 
     name = "process"
 
-    def _command(self, argv, workdir, env):
-        user = {"user": self.job_user[0], "group": self.job_user[1], "extra_groups": []} if self.job_user else {}
-        return argv, user
+    def _command(self, argv, workdir, env, user):
+        return argv, ({"user": user[0], "group": user[1], "extra_groups": []} if user else {})
 
 
 class BwrapRunner(Runner):
@@ -223,24 +232,24 @@ class BwrapRunner(Runner):
         for name in SANDBOX_ETC:
             self._prefix += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
         self._prefix += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
-        self._drop: list[str] = []
-        if self.job_user:
-            setpriv = shutil.which("setpriv", path=SYSTEM_PATH)
-            if not setpriv:
-                raise SandboxUnavailable("setpriv (util-linux) is needed to run sandboxed jobs as uid 65534")
-            self._drop = [setpriv, f"--reuid={self.job_user[0]}", f"--regid={self.job_user[1]}", "--clear-groups",
-                          "--inh-caps=-all", "--bounding-set=-all", "--"]
+        self._setpriv = None
+        if self.job_user or self._pool:
+            self._setpriv = shutil.which("setpriv", path=SYSTEM_PATH)
+            if not self._setpriv:
+                raise SandboxUnavailable("setpriv (util-linux) is needed to run sandboxed jobs unprivileged")
 
     def _home(self, workdir: Path) -> str:
         return SANDBOX_WORKDIR
 
-    def _command(self, argv, workdir, env):
+    def _command(self, argv, workdir, env, user):
         if not self._visible_executable(argv[0], workdir, self._env(env, workdir)["PATH"]):
             raise FileNotFoundError(f"no executable {argv[0]!r} inside the sandbox")
+        drop = [self._setpriv, f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups", "--inh-caps=-all",
+                "--bounding-set=-all", "--"] if user else []
         # The env reaches bwrap through Popen (it is exactly the job's env) rather than as --setenv arguments,
         # which any host user could read in bwrap's command line.
         return [*self._prefix, "--bind", str(workdir), SANDBOX_WORKDIR, "--remount-ro", "/",
-                "--chdir", SANDBOX_WORKDIR, "--", *self._drop, *argv], {}
+                "--chdir", SANDBOX_WORKDIR, "--", *drop, *argv], {}
 
     def _visible_executable(self, name: str, workdir: Path, path: str) -> bool:
         """Whether `name` resolves to an executable in the sandbox's view, so that a missing program is a start

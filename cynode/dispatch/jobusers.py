@@ -5,8 +5,11 @@ exhausts only its own job's budget, never another job's; and when the job ends, 
 under its uid (even one that escaped its process group with setsid) is found and killed.
 """
 
+import fcntl
 import os
 import signal
+import stat
+import tempfile
 import threading
 from contextlib import contextmanager
 
@@ -15,21 +18,42 @@ JOB_UIDS = range(1_500_000_000, 1_500_000_000 + 4096)  # far above any real acco
 
 
 class UidPool:
-    """Free job uids; a uid goes back only after everything that ran under it was killed."""
+    """Job uids, each held by exactly one running job on this host.
 
-    def __init__(self, uids: range = JOB_UIDS):
-        self._free = list(reversed(uids))
+    Several servers (or a server and its tests) may run jobs on one host: a uid is claimed with an exclusive
+    flock on a file named after it, so no two processes ever share one, and a crashed process's claims end
+    with it. Uids are handed out round-robin, so a released one is reused last.
+    """
+
+    def __init__(self, uids: range = JOB_UIDS, lock_dir: str | None = None):
+        self._uids = uids
+        self._dir = _private_dir(lock_dir or os.path.join(tempfile.gettempdir(), "cynode-job-uids"))
+        self._held: dict[int, int] = {}  # uid -> fd of its locked file
+        self._cursor = 0
         self._lock = threading.Lock()
 
     def acquire(self) -> int:
         with self._lock:
-            if not self._free:
-                raise OSError("no free job uid: too many jobs at once")
-            return self._free.pop()
+            for step in range(len(self._uids)):
+                uid = self._uids[(self._cursor + step) % len(self._uids)]
+                if uid not in self._held and self._claim(uid):
+                    self._cursor = (self._cursor + step + 1) % len(self._uids)
+                    return uid
+        raise OSError("no free job uid: too many jobs at once")
+
+    def _claim(self, uid: int) -> bool:
+        fd = os.open(os.path.join(self._dir, str(uid)), os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._held[uid] = fd
+        return True
 
     def release(self, uid: int) -> None:
         with self._lock:
-            self._free.insert(0, uid)  # reused last, after the kernel has long reaped its processes
+            os.close(self._held.pop(uid))  # closing drops the flock
 
     @contextmanager
     def job_user(self):
@@ -40,6 +64,15 @@ class UidPool:
         finally:
             kill_uid(uid)
             self.release(uid)
+
+
+def _private_dir(path: str) -> str:
+    """A directory only root can write, or an error: a planted one could let another user steal job uids."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        raise OSError(f"{path} must be a directory owned by uid {os.geteuid()} with mode 0700")
+    return path
 
 
 def kill_uid(uid: int) -> None:

@@ -1,0 +1,50 @@
+"""Job uids: never shared between processes (or pools) on one host; the lock directory cannot be planted."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from cynode.dispatch.jobusers import UidPool
+
+UIDS = range(1_600_000_000, 1_600_000_000 + 3)
+
+
+@pytest.fixture(name="lock_dir")
+def fixture_lock_dir(tmp_path):
+    path = tmp_path / "uids"
+    path.mkdir(mode=0o700)
+    return str(path)
+
+
+def test_two_pools_on_one_host_never_hand_out_the_same_uid(lock_dir):
+    first, second = UidPool(UIDS, lock_dir), UidPool(UIDS, lock_dir)
+    taken = [first.acquire(), second.acquire(), first.acquire()]
+    assert sorted(taken) == list(UIDS)
+    with pytest.raises(OSError, match="no free job uid"):
+        second.acquire()
+    first.release(taken[0])
+    assert second.acquire() == taken[0]
+
+
+def test_a_uid_held_by_another_process_is_skipped_and_freed_when_it_exits(lock_dir):
+    holder = subprocess.Popen(  # pylint: disable=consider-using-with
+        [sys.executable, "-c", "import sys; from cynode.dispatch.jobusers import UidPool; "
+         f"UidPool(range({UIDS[0]}, {UIDS[0] + 1}), {lock_dir!r}).acquire(); print('held', flush=True); "
+         "sys.stdin.read()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        pool = UidPool(UIDS, lock_dir)
+        assert pool.acquire() == UIDS[1]
+    finally:
+        holder.communicate("", timeout=10)
+    assert UidPool(range(UIDS[0], UIDS[0] + 1), lock_dir).acquire() == UIDS[0]
+
+
+def test_the_lock_directory_must_be_private(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    with pytest.raises(OSError, match="mode 0700"):
+        UidPool(UIDS, str(shared))

@@ -47,6 +47,8 @@ class Dispatcher:
                                         expired_only=self.store.backend == "postgresql")
         if count:
             LOG.warning("marked %d interrupted job(s) failed", count)
+        if self.runner.reap_orphans():
+            LOG.warning("killed processes left running by jobs of a previous server")
         return count
 
     def start(self) -> None:

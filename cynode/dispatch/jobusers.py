@@ -55,6 +55,22 @@ class UidPool:
         with self._lock:
             os.close(self._held.pop(uid))  # closing drops the flock
 
+    def reap_orphans(self) -> int:
+        """Kill processes left under job uids that no live process holds (a crashed server's jobs: the plain
+        process runner has no die-with-parent). Returns how many uids had leftovers."""
+        live = {entry.stat().st_uid for entry in _processes()}
+        reaped = 0
+        for uid in sorted(live & set(self._uids)):
+            with self._lock:
+                if uid in self._held or not self._claim(uid):
+                    continue  # a running job's, here or in another server
+            try:
+                kill_uid(uid)
+                reaped += 1
+            finally:
+                self.release(uid)
+        return reaped
+
     @contextmanager
     def job_user(self):
         """(uid, gid) for one job; afterwards everything left under the uid is killed and the uid returned."""
@@ -81,9 +97,20 @@ def kill_uid(uid: int) -> None:
     /proc/<pid> belongs to the process's effective uid: one stat per process, no file reads. A job user holds
     no capabilities, so it cannot have changed its uids to hide.
     """
-    for entry in os.scandir("/proc"):
+    for entry in _processes():
         try:
-            if entry.name.isdigit() and entry.stat().st_uid == uid:
+            if entry.stat().st_uid == uid:
                 os.kill(int(entry.name), signal.SIGKILL)
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue  # gone meanwhile
+
+
+def _processes():
+    """/proc entries of processes that still exist when their owner is read."""
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                entry.stat()
+            except FileNotFoundError:
+                continue
+            yield entry

@@ -141,6 +141,10 @@ class Runner(abc.ABC):
         return RunResult(status, code, sinks[0].truncated, sinks[1].truncated, started, datetime.now(timezone.utc),
                          error)
 
+    def reap_orphans(self) -> int:
+        """At start-up: kill what jobs of a crashed server left running (see UidPool.reap_orphans)."""
+        return self._pool.reap_orphans() if self._pool else 0
+
     def _job_user(self):
         """The (uid, gid) a job runs as, for the length of the job; None: as ourselves."""
         return self._pool.job_user() if self._pool else nullcontext(self.job_user)

@@ -42,6 +42,14 @@ class Workspace:
             path.mkdir(parents=True, exist_ok=True)
             path.chmod(mode)
 
+    def closed_ancestor(self) -> Path | None:
+        """The first directory above the work dirs that other users cannot enter, if any. Jobs the plain
+        process runner starts as an unprivileged user could not reach their work dir through it."""
+        for folder in reversed(self.work_root.resolve().parents):
+            if not folder.stat().st_mode & 0o001:
+                return folder
+        return None
+
     def work_dir(self, task_id: str) -> Path:
         return self.work_root / task_id
 

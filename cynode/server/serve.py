@@ -88,10 +88,14 @@ def _open(settings):
     store.migrate()
     ensure_admin(store, settings.admin_password, lambda text: LOG.warning("%s", text))
     runner, warning = make_runner(settings.sandbox)
-    if warning:
-        LOG.warning("%s", warning)
+    notes = [warning] if warning else []
+    closed = workspace.closed_ancestor() if runner.name == "process" and os.geteuid() == 0 else None
+    if closed:
+        notes.append(f"jobs run unprivileged but cannot enter {closed}: chmod o+x it or choose another --data-dir")
+    for note in notes:
+        LOG.warning("%s", note)
     dispatcher = Dispatcher(store, runner, settings, workspace) if settings.workers else None
-    return Deps(settings, store, workspace, dispatcher, notes=(warning,) if warning else ())
+    return Deps(settings, store, workspace, dispatcher, notes=tuple(notes))
 
 
 def run(settings) -> int:

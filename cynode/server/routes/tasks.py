@@ -93,11 +93,11 @@ def get_task(deps, req, ref):
 
 
 def _job_output(deps, job) -> tuple[str, str]:
-    """A job's stdout/stderr: the stored result when finished, the live log files while it runs."""
+    """A job's stdout/stderr: the stored result once it has one, else the live log files since it started."""
     if job.result:
         data = json.loads(job.result)
         return data.get("stdout") or "", data.get("stderr") or ""
-    if job.status == "running":
+    if job.started_at:  # running, or canceled and still being killed: its log files hold the output so far
         return (deps.workspace.read_log(job.task_id, job.id, "stdout"),
                 deps.workspace.read_log(job.task_id, job.id, "stderr"))
     return "", ""

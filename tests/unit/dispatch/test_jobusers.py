@@ -48,3 +48,20 @@ def test_the_lock_directory_must_be_private(tmp_path):
     os.chmod(shared, 0o777)
     with pytest.raises(OSError, match="mode 0700"):
         UidPool(UIDS, str(shared))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="job uids exist only when the runner is root")
+def test_orphans_of_a_dead_holder_are_killed_but_a_live_holders_jobs_are_not(lock_dir):
+    orphan_uid, live_uid = UIDS[0], UIDS[1]
+    # "sleep" as two job users: one whose server died (no lock held), one whose server is alive (lock held).
+    orphan = subprocess.Popen(["sleep", "300"], user=orphan_uid, group=65534)  # pylint: disable=consider-using-with
+    alive = subprocess.Popen(["sleep", "300"], user=live_uid, group=65534)  # pylint: disable=consider-using-with
+    holder = UidPool(range(live_uid, live_uid + 1), lock_dir)
+    assert holder.acquire() == live_uid
+    try:
+        assert UidPool(UIDS, lock_dir).reap_orphans() == 1
+        assert orphan.wait(timeout=10) == -9
+        assert alive.poll() is None
+    finally:
+        alive.kill()
+        alive.wait()

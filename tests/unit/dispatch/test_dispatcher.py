@@ -1,0 +1,163 @@
+"""The dispatcher over a real SQLite store, real workspace and the real process runner: nothing of ours mocked."""
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+
+from cynode.dispatch.dispatcher import Dispatcher
+from cynode.dispatch.jobrun import INFERENCE_NOT_CONFIGURED
+from cynode.dispatch.sandbox import ProcessRunner
+from cynode.dispatch.workspace import Workspace
+from cynode.store.records import utcnow
+from cynode.store.store import Store
+from tests.support.server import make_settings
+
+
+@pytest.fixture(name="world")
+def fixture_world(tmp_path):
+    settings = make_settings(tmp_path, workers=2, job_kill_grace_seconds=1, work_retention_seconds=60)
+    store = Store(settings.database)
+    store.migrate()
+    workspace = Workspace(settings.data_dir)
+    workspace.prepare()
+    dispatcher = Dispatcher(store, ProcessRunner(), settings, workspace)
+    owner = store.create_user("owner", None)
+    yield dispatcher, store, owner
+    dispatcher.stop(grace=0)
+    store.close()
+
+
+def _task(store, owner, *commands, mode="commands", **kwargs):
+    kind = {"commands": "command"}.get(mode, mode)
+    jobs = [(kind, {kind: text}) for text in commands]
+    return store.create_task(owner.id, None, mode, "\n".join(commands), jobs, **kwargs)
+
+
+def _results(store, task_id):
+    return [json.loads(job.result) for job in store.jobs_for_task(task_id)]
+
+
+def _wait(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_run_once_runs_one_job_and_stores_its_output(world):
+    dispatcher, store, owner = world
+    task = _task(store, owner, "echo out; echo err >&2; mkdir -p out; printf data > out/r.txt")
+    assert dispatcher.run_once() is True
+    assert dispatcher.run_once() is False  # nothing left
+    assert store.task_by_id(task.id).status == "completed"
+    [result] = _results(store, task.id)
+    assert (result["status"], result["exit_code"], result["stdout"], result["stderr"]) == ("completed", 0,
+                                                                                           "out\n", "err\n")
+    [artifact] = store.artifacts_for_task(task.id)
+    assert artifact.name == "out/r.txt" and artifact.size_bytes == 4
+    assert dispatcher.workspace.artifact_path(task.id, artifact.id).read_bytes() == b"data"
+
+
+def test_a_script_with_a_shebang_runs_as_a_file(world):
+    dispatcher, store, owner = world
+    task = _task(store, owner, "#!/bin/sh\necho from-file \"$0\"", mode="script")
+    dispatcher.run_once()
+    assert _results(store, task.id)[0]["stdout"] == "from-file ./.cynode-script\n"
+
+
+def test_a_prompt_fails_at_once_naming_the_setting(world):
+    dispatcher, store, owner = world
+    task = _task(store, owner, "hello", mode="prompt")
+    dispatcher.run_once()
+    assert store.task_by_id(task.id).status == "failed"
+    assert _results(store, task.id)[0]["stderr"] == INFERENCE_NOT_CONFIGURED
+
+
+def test_a_timeout_fails_the_task_and_keeps_earlier_output(world):
+    dispatcher, store, owner = world
+    task = _task(store, owner, "echo before; exec sleep 30", timeout_seconds=1)
+    started = time.monotonic()
+    dispatcher.run_once()
+    assert time.monotonic() - started < 10
+    [result] = _results(store, task.id)
+    assert (result["status"], result["exit_code"], result["stdout"]) == ("timeout", -1, "before\n")
+    assert store.task_by_id(task.id).status == "failed"
+
+
+def test_workers_pick_up_work_at_once_and_cancel_kills_a_running_job(world):
+    dispatcher, store, owner = world
+    dispatcher.start()
+    quick = _task(store, owner, "true")
+    dispatcher.wake()
+    _wait(lambda: store.task_by_id(quick.id).status == "completed")
+    slow = _task(store, owner, "echo started; exec sleep 300")
+    dispatcher.wake()
+    _wait(lambda: "started" in dispatcher.workspace.read_log(
+        slow.id, store.jobs_for_task(slow.id)[0].id, "stdout"))
+    _, running = store.cancel_task(slow.id)
+    dispatcher.cancel(running)
+    _wait(lambda: store.jobs_for_task(slow.id)[0].result is not None)
+    [job] = store.jobs_for_task(slow.id)
+    assert job.status == "canceled" and json.loads(job.result)["error"] == "canceled"
+
+
+def test_a_cancel_made_elsewhere_reaches_the_running_job_through_the_monitor(world):
+    dispatcher, store, owner = world
+    dispatcher.start()
+    task = _task(store, owner, "exec sleep 300")
+    dispatcher.wake()
+    _wait(lambda: store.task_by_id(task.id).status == "running")
+    store.cancel_task(task.id)  # as another server process would: no in-process signal
+    _wait(lambda: store.jobs_for_task(task.id)[0].result is not None)
+    assert store.jobs_for_task(task.id)[0].status == "canceled"
+
+
+def test_stop_kills_what_outlives_the_grace_and_records_it_as_failed(world):
+    dispatcher, store, owner = world
+    dispatcher.start()
+    task = _task(store, owner, "exec sleep 300")
+    dispatcher.wake()
+    _wait(lambda: store.task_by_id(task.id).status == "running")
+    dispatcher.stop(grace=0.2)
+    [job] = store.jobs_for_task(task.id)
+    assert job.status == "failed" and "shut down" in json.loads(job.result)["error"]
+    assert dispatcher.stopping
+
+
+def test_recover_fails_jobs_left_running(world):
+    dispatcher, store, owner = world
+    task = _task(store, owner, "true")
+    store.claim_job("a-crashed-server", 300)
+    assert dispatcher.recover() == 1
+    assert store.task_by_id(task.id).status == "failed"
+    assert "restarted" in _results(store, task.id)[0]["error"]
+
+
+def test_the_sweep_removes_work_dirs_of_long_finished_tasks_only(world):
+    dispatcher, store, owner = world
+    old, fresh = _task(store, owner, "true"), _task(store, owner, "true")
+    dispatcher.run_once()
+    dispatcher.run_once()
+    for task in (old, fresh):
+        assert dispatcher.workspace.work_dir(task.id).is_dir()
+    later = utcnow() + timedelta(seconds=120)
+    from cynode.store.models import Task  # pylint: disable=import-outside-toplevel  # backdate one task
+    Task.update(updated_at=later - timedelta(seconds=3600)).where(Task.id == old.id).execute()
+    dispatcher._sweep(force=True)  # pylint: disable=protected-access  # the monitor runs it every 10 minutes
+    assert not dispatcher.workspace.work_dir(old.id).exists()
+    assert dispatcher.workspace.work_dir(fresh.id).is_dir()
+    assert store.artifacts_for_task(old.id) == []  # artifacts (none here) are not the sweep's business
+
+
+def test_a_job_that_cannot_even_be_staged_is_recorded_as_failed(world):
+    dispatcher, store, owner = world
+    task = _task(store, owner, "true")
+    work_root = dispatcher.workspace.work_root
+    work_root.rmdir()
+    work_root.write_text("a file where the work dirs belong")  # a broken data dir: staging raises
+    assert dispatcher.run_once() is True  # recorded, not raised: a worker thread would live on
+    [result] = _results(store, task.id)
+    assert result["error"] == "internal error while running the job"
+    assert store.task_by_id(task.id).status == "failed"

@@ -32,7 +32,7 @@ cover:
 
 # schemathesis against a live server with its own OpenAPI document: no 5xx, no response breaking the document
 api:
-    {{bin}}/python tests/api_fuzz.py
+    {{bin}}/python -m tests.api_fuzz
 
 # BDD suites only
 bdd *ARGS:
@@ -52,4 +52,5 @@ serve *ARGS: build
 
 # benchmarks, printed as ratios against floors measured in the same run
 bench: build
-    {{bin}}/python bench/cli_start.py
+    {{bin}}/python -m bench.cli_start
+    {{bin}}/python -m bench.tasks

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """CLI start-up bench: `cynode.pyz cli ...` against two floors measured in the same run (issue 3, "Bench").
 
-  python bench/cli_start.py [--runs N] [--warmup N] [--pyz PATH] [--python PATH] [--json FILE]
+  python -m bench.cli_start [--runs N] [--warmup N] [--pyz PATH] [--python PATH] [--json FILE]
 
 Floors: `python -c pass`, and a minimal shiv zipapp whose entry point prints a constant (the packaging floor;
 built here with the same shiv options as build.py). Every command runs with the same real interpreter (the
@@ -9,7 +9,7 @@ resolved binary, never a shell shim), round-robin so machine noise hits all of t
 every round. `cli status` and `cli auth whoami` talk to a real `cynode.pyz serve` started for the run (the
 source tree's server, with a NOTE, if the zipapp cannot serve). The header lists .pth files that run code at
 every interpreter start: they tax every row and pre-import modules; compare with a clean venv then:
-  python3 -m venv --without-pip /tmp/clean && python bench/cli_start.py --python /tmp/clean/bin/python3
+  python3 -m venv --without-pip /tmp/clean && python -m bench.cli_start --python /tmp/clean/bin/python3
 
 Prints median, p90 and min wall time, median CPU time (user + system; steadier than wall time on a busy machine),
 peak RSS (each child's ru_maxrss from wait4, median over runs) and ratios of the medians against both floors,
@@ -23,7 +23,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,8 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bench.common import child_env, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIV_PYTHON = "/usr/bin/env python3"  # the -p build.py uses, so both zipapps bootstrap the same way
@@ -42,9 +43,6 @@ TARGETS = (  # (case, limit as a multiple of the shiv floor's median)
     ("cli version (no config)", 1.5),
     ("cli auth whoami", 3.0),
 )
-# variables that would change what the children import or where they read and write
-SCRUBBED_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONPROFILEIMPORTTIME", "PYTHONDONTWRITEBYTECODE",
-                "COVERAGE_PROCESS_START", "CYNORK_GATEWAY_URL", "CYNORK_TOKEN")
 
 
 class BenchError(Exception):
@@ -122,20 +120,6 @@ def build_floor(tmp: Path) -> Path:
     if result.returncode != 0 or not output.exists():
         raise BenchError(f"building the shiv floor failed: {result.stderr.strip() or result.stdout.strip()}")
     return output
-
-
-def child_env(shiv_root: Path, **extra: str) -> dict:
-    env = {key: value for key, value in os.environ.items()
-           if key not in SCRUBBED_ENV and not key.startswith("CYNODE_")}
-    env["SHIV_ROOT"] = str(shiv_root)
-    env.update(extra)
-    return env
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def write_config(config_home: Path, gateway_url: str) -> None:
@@ -371,8 +355,8 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
     pyz = Path(shutil.copy2(source, tmp / "app" / "cynode.pyz"))  # a rebuild during the run cannot change it
     floor = build_floor(tmp)
     (tmp / "xdg-empty").mkdir()
-    bare_env = child_env(tmp / "shiv-root", XDG_CONFIG_HOME=str(tmp / "xdg-empty"))
-    user_env = child_env(tmp / "shiv-root", XDG_CONFIG_HOME=str(tmp / "xdg-user"))
+    bare_env = child_env(SHIV_ROOT=str(tmp / "shiv-root"), XDG_CONFIG_HOME=str(tmp / "xdg-empty"))
+    user_env = child_env(SHIV_ROOT=str(tmp / "shiv-root"), XDG_CONFIG_HOME=str(tmp / "xdg-user"))
     # extract cynode.pyz once before the server starts, so the two never race on the first extraction
     check(Case("first run", [python, str(pyz), "cli", "version"], bare_env, "version=" + version(pyz)))
     server, note = start_server([python, str(pyz)], tmp, bare_env)

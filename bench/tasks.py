@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Task bench: the task API, dispatcher and sandbox against floors measured in the same run (issue 4, "Bench").
 
-  python bench/tasks.py [--runs N] [--jobs N] [--list-requests N] [--small N] [--big N]
+  python -m bench.tasks [--runs N] [--jobs N] [--list-requests N] [--small N] [--big N]
                         [--rps-seconds S] [--sandboxes bwrap,process] [--json FILE]
 
 Every `cynode serve` runs from this source tree with the real interpreter (sys.executable), on a free loopback
@@ -33,7 +33,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -51,6 +50,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # this tree's cynode, also from a clone without an editable install
 
 # pylint: disable=wrong-import-position
+from bench.common import child_env, free_port
 from cynode.dispatch.jobusers import JOB_UIDS, NOGROUP
 from cynode.dispatch.sandbox import BwrapRunner, SandboxUnavailable, probe_bwrap
 from cynode.server.bootstrap import ADMIN_HANDLE, ensure_admin
@@ -73,7 +73,6 @@ RPS_ROUNDS = 3
 FILL_BATCH = 5000
 READY_TIMEOUT = 60.0
 TASK_TIMEOUT = 60.0
-SCRUBBED_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONPROFILEIMPORTTIME", "COVERAGE_PROCESS_START")
 
 # The floor for requests/s: Bottle on waitress, one route reading one task row with peewee (no auth, no log).
 FLOOR_APP = '''
@@ -194,18 +193,6 @@ def pct_ms(samples: list[float], fraction: float) -> float:
 
 
 # processes and HTTP -------------------------------------------------------------------------------------------
-
-
-def child_env(**extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV and not k.startswith("CYNODE_")}
-    env.update(extra)
-    return env
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def memory_kib(pid: int) -> dict[str, int]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tests.bdd.harness import Server
 
+CONFIG = Path(__file__).with_name("api") / "schemathesis.toml"
 # Routes that end the fuzzer's own session would turn the rest of the run into 401s.
 EXCLUDED = ["--exclude-path", "/v1/auth/logout", "--exclude-path", "/v1/users/{ref}/revoke_sessions",
             "--exclude-path", "/v1/users/{ref}/disable"]
@@ -23,7 +24,8 @@ def main(argv: list[str]) -> int:
         server = Server(Path(data), settings={"CYNODE_LOGIN_LIMIT_PER_IP": "100000",
                                               "CYNODE_JOB_DEFAULT_TIMEOUT_SECONDS": "5"}).start()
         try:
-            command = [os.path.join(os.path.dirname(sys.executable), "st"), "run", server.url + "/openapi.json",
+            command = [os.path.join(os.path.dirname(sys.executable), "st"), "--config-file", str(CONFIG), "run",
+                       server.url + "/openapi.json",
                        "-H", f"Authorization: Bearer {server.admin_token()}", "-n", examples, *EXCLUDED]
             code = subprocess.run(command, check=False).returncode
         finally:

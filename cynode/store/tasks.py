@@ -7,11 +7,12 @@ import uuid
 
 import peewee
 
+from cynode.contract import TaskStatus
 from cynode.store.models import Artifact, Job, Task
 from cynode.store.prepared import Prepared
 from cynode.store.records import ArtifactRecord, JobRecord, TaskRecord, utcnow
 
-TERMINAL = ("completed", "failed", "canceled")
+TERMINAL = tuple(status.value for status in TaskStatus if status.terminal)
 
 
 def task_record(row: Task) -> TaskRecord:

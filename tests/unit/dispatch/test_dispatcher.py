@@ -103,12 +103,18 @@ def test_workers_pick_up_work_at_once_and_cancel_kills_a_running_job(world):
     assert job.status == "canceled" and json.loads(job.result)["error"] == "canceled"
 
 
-def test_a_cancel_made_elsewhere_reaches_the_running_job_through_the_monitor(world):
-    dispatcher, store, owner = world
+def _running_sleeper(dispatcher, store, owner):
+    """Started workers, and a task whose job is running (and would run for 5 minutes)."""
     dispatcher.start()
     task = _task(store, owner, "exec sleep 300")
     dispatcher.wake()
     _wait(lambda: store.task_by_id(task.id).status == "running")
+    return task
+
+
+def test_a_cancel_made_elsewhere_reaches_the_running_job_through_the_monitor(world):
+    dispatcher, store, owner = world
+    task = _running_sleeper(dispatcher, store, owner)
     store.cancel_task(task.id)  # as another server process would: no in-process signal
     _wait(lambda: store.jobs_for_task(task.id)[0].result is not None)
     assert store.jobs_for_task(task.id)[0].status == "canceled"
@@ -116,10 +122,7 @@ def test_a_cancel_made_elsewhere_reaches_the_running_job_through_the_monitor(wor
 
 def test_stop_kills_what_outlives_the_grace_and_records_it_as_failed(world):
     dispatcher, store, owner = world
-    dispatcher.start()
-    task = _task(store, owner, "exec sleep 300")
-    dispatcher.wake()
-    _wait(lambda: store.task_by_id(task.id).status == "running")
+    task = _running_sleeper(dispatcher, store, owner)
     dispatcher.stop(grace=0.2)
     [job] = store.jobs_for_task(task.id)
     assert job.status == "failed" and "shut down" in json.loads(job.result)["error"]

@@ -69,11 +69,8 @@ def execute(dispatcher, job, cancel) -> None:
         result["error"] = "interrupted: the server shut down before the job finished"
     elif run.status == "canceled":
         result["error"] = "canceled"
-    if status != "completed" or _is_last(store, job):
+    if status != "completed" or not store.has_later_jobs(job):
         # The task ends with this job: list its outputs first, so whoever sees it finished also sees them.
         store.add_artifacts(job.task_id, workspace.collect_outputs(job.task_id))
     store.finish_job(job, "completed" if status == "completed" else "failed", result)
 
-
-def _is_last(store, job) -> bool:
-    return job.seq == max(other.seq for other in store.jobs_for_task(job.task_id))

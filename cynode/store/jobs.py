@@ -81,6 +81,9 @@ class JobQueries:
                     Task.update(status="completed", updated_at=now).where(live_task).execute()
             return Task.select(Task.status).where(Task.id == job.task_id).scalar()
 
+    def has_later_jobs(self, job: JobRecord) -> bool:
+        return Job.select(Job.id).where((Job.task == job.task_id) & (Job.seq > job.seq)).exists()
+
     def job_statuses(self, job_ids: list[str]) -> dict[str, str]:
         if not job_ids:
             return {}

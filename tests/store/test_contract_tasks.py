@@ -231,3 +231,11 @@ def test_claimers_in_separate_processes_never_take_the_same_job(store, owner):
         process.join(timeout=30)
         assert process.exitcode == 0
     assert sorted(claimed) == sorted(made)
+
+
+def test_a_job_knows_whether_later_jobs_follow_it(store, owner):
+    task(store, owner, jobs=commands("first", "second"))
+    first = claim(store)
+    assert store.has_later_jobs(first)
+    store.finish_job(first, "completed", {})
+    assert not store.has_later_jobs(claim(store))

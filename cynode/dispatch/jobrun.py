@@ -73,4 +73,3 @@ def execute(dispatcher, job, cancel) -> None:
         # The task ends with this job: list its outputs first, so whoever sees it finished also sees them.
         store.add_artifacts(job.task_id, workspace.collect_outputs(job.task_id))
     store.finish_job(job, "completed" if status == "completed" else "failed", result)
-

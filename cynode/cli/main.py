@@ -37,6 +37,7 @@ import sys
 from cynode.cli.config import config_path, load
 from cynode.cli.context import Context, Env
 from cynode.cli.exits import CliError, ExitStatus, usage_error
+from cynode.usage import unknown_flag
 
 GLOBAL_FLAGS = {"--config", "--output", "--quiet", "--no-color", "--help"}
 
@@ -83,12 +84,9 @@ def _words(argv: list[str]) -> tuple:
 
 def _usage_failure(argv: list[str], message: str) -> CliError:
     words = _words(argv)
-    known = {flag for line in __doc__.splitlines() for flag in line.replace(",", " ").replace("=", " ").split()
-             if flag.startswith("-")}
-    unknown = [arg.split("=")[0] for arg in argv if arg.startswith("-") and arg.split("=")[0] not in known
-               and not (arg[:2] in known and not arg.startswith("--"))]
+    unknown = unknown_flag(__doc__, argv)
     if unknown:
-        return usage_error(f"unknown flag: {unknown[0]}")
+        return usage_error(f"unknown flag: {unknown}")
     if "requires argument" in message:
         return usage_error(message.splitlines()[0])
     path = words[:2] if words[:2] in COMMANDS else words[:1]

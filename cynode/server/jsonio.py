@@ -1,6 +1,7 @@
 """Reading JSON requests and shaping JSON responses."""
 
 import json
+import uuid
 
 from cynode.contract import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX
 from cynode.server.errors import BadRequest
@@ -35,6 +36,14 @@ def text_field(data: dict, name: str, *, required: bool = True) -> str | None:
     if not isinstance(value, str):
         raise BadRequest(f"{name} must be a string")
     return value
+
+
+def is_uuid(text: str) -> bool:
+    """Whether a path reference is an id (any letter case) rather than a name."""
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except ValueError:
+        return False
 
 
 MAX_OFFSET = 999_999_999  # keeps OFFSET inside every backend's integer range

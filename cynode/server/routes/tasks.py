@@ -8,7 +8,7 @@ from cynode.server import taskinput
 from cynode.server.auth import authenticate
 from cynode.server.deps import Reply
 from cynode.server.errors import BadRequest, Conflict, Forbidden, NotFound
-from cynode.server.jsonio import page, page_params, rfc3339
+from cynode.server.jsonio import is_uuid, page, page_params, rfc3339
 
 STREAMS = ("stdout", "stderr", "all")
 STATUS_ALIASES = {"pending": "queued", "cancelled": "canceled"}
@@ -26,17 +26,10 @@ def task_json(task, attachments=()) -> dict:
     return body
 
 
-def _is_uuid(text: str) -> bool:
-    try:
-        return str(uuid.UUID(text)) == text.lower()
-    except ValueError:
-        return False
-
-
 def owned_task(deps, req, ref: str):
     """The caller's task by id or name. Another user's id -> 403; names only ever match the caller's own."""
     user = authenticate(deps, req).user
-    if _is_uuid(ref):
+    if is_uuid(ref):
         task = deps.store.task_by_id(ref.lower())
         if task is None:
             raise NotFound("Task not found")
@@ -157,7 +150,7 @@ def list_artifacts(deps, req, ref):
 
 def get_artifact(deps, req, ref, artifact_id):
     task = owned_task(deps, req, ref)
-    artifact = deps.store.artifact(task.id, artifact_id) if _is_uuid(artifact_id) else None
+    artifact = deps.store.artifact(task.id, artifact_id.lower()) if is_uuid(artifact_id) else None
     if artifact is None:
         raise NotFound("Artifact not found")
     filename = artifact.name.rsplit("/", 1)[-1].replace('"', "")

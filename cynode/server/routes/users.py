@@ -1,12 +1,11 @@
 """User administration (admins only)."""
 
 import re
-import uuid
 
 from cynode.server.auth import require_admin
 from cynode.server.deps import Reply
 from cynode.server.errors import BadRequest, Conflict, NotFound
-from cynode.server.jsonio import page, page_params, read_json, rfc3339, text_field
+from cynode.server.jsonio import is_uuid, page, page_params, read_json, rfc3339, text_field
 from cynode.server.security import hash_password
 from cynode.store.store import Conflict as StoreConflict
 
@@ -34,18 +33,10 @@ def check_new_credentials(handle: str, password: str) -> None:
 
 def _find(deps, ref: str):
     """A user by id or by handle; 404 otherwise."""
-    user = deps.store.user_by_id(ref) if _is_uuid(ref) else deps.store.user_by_handle(ref)
+    user = deps.store.user_by_id(ref.lower()) if is_uuid(ref) else deps.store.user_by_handle(ref)
     if user is None:
         raise NotFound("User not found")
     return user
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 def create_user(deps, req):

@@ -1,7 +1,19 @@
 """Plain records the store hands out, so callers never touch peewee objects."""
 
+import dataclasses
 import datetime
 from dataclasses import dataclass
+
+
+def from_model(record_type, row, **values):
+    """A record from a peewee model instance (foreign keys read as `<name>_id`); `values` override fields."""
+    return record_type(**{f.name: values[f.name] if f.name in values else getattr(row, f.name)
+                          for f in dataclasses.fields(record_type)})
+
+
+def from_row(record_type, model, row: dict, **renamed):
+    """A record from a Prepared row; `renamed` maps record fields to differently named model fields."""
+    return record_type(**{f.name: row[(model, renamed.get(f.name, f.name))] for f in dataclasses.fields(record_type)})
 
 
 def utcnow() -> datetime.datetime:

@@ -3,7 +3,6 @@
 import functools
 import uuid
 from datetime import timedelta
-from dataclasses import fields
 
 import peewee
 
@@ -12,7 +11,7 @@ from cynode.store.database import connect
 from cynode.store.jobs import JobQueries
 from cynode.store.models import MODELS, Session, User
 from cynode.store.prepared import Prepared
-from cynode.store.records import SessionRecord, UserRecord, utcnow
+from cynode.store.records import SessionRecord, UserRecord, from_model, from_row, utcnow
 from cynode.store.tasks import TaskQueries
 
 
@@ -28,11 +27,8 @@ class RefreshOutcome:  # pylint: disable=too-few-public-methods
     INACTIVE = "inactive"
 
 
-_USER_FIELDS = [f.name for f in fields(UserRecord)]
-
-
 def _user(row: User) -> UserRecord:
-    return UserRecord(**{name: getattr(row, name) for name in _USER_FIELDS})
+    return from_model(UserRecord, row)
 
 
 class Store(TaskQueries, JobQueries):
@@ -116,7 +112,7 @@ class Store(TaskQueries, JobQueries):
         if not rows:
             return None
         row = rows[0]
-        user = UserRecord(**{name: row[(User, name)] for name in _USER_FIELDS})
+        user = from_row(UserRecord, User, row)
         return SessionRecord(id=row[(Session, "id")], family=row[(Session, "family")], user=user,
                              access_expires_at=row[(Session, "access_expires_at")],
                              refresh_expires_at=row[(Session, "refresh_expires_at")], state=row[(Session, "state")])

@@ -1,6 +1,5 @@
 """Task, job and artifact queries used by the HTTP side: create, look up, list, cancel."""
 
-import dataclasses
 import functools
 import json
 import uuid
@@ -10,31 +9,21 @@ import peewee
 from cynode.contract import TaskStatus
 from cynode.store.models import Artifact, Job, Task
 from cynode.store.prepared import Prepared
-from cynode.store.records import ArtifactRecord, JobRecord, TaskRecord, utcnow
+from cynode.store.records import ArtifactRecord, JobRecord, TaskRecord, from_model, from_row, utcnow
 
 TERMINAL = tuple(status.value for status in TaskStatus if status.terminal)
 
 
 def task_record(row: Task) -> TaskRecord:
-    return TaskRecord(id=row.id, owner_id=row.owner_id, name=row.name, input_mode=row.input_mode,
-                      prompt=row.prompt, status=row.status, timeout_seconds=row.timeout_seconds,
-                      created_at=row.created_at, updated_at=row.updated_at)
+    return from_model(TaskRecord, row)
 
 
 def job_record(row: Job) -> JobRecord:
-    return JobRecord(id=row.id, task_id=row.task_id, seq=row.seq, kind=row.kind, payload=json.loads(row.payload),
-                     status=row.status, result=row.result, lease_id=row.lease_id, created_at=row.created_at,
-                     started_at=row.started_at, ended_at=row.ended_at)
+    return from_model(JobRecord, row, payload=json.loads(row.payload))
 
 
 def artifact_record(row: Artifact) -> ArtifactRecord:
-    return ArtifactRecord(id=row.id, task_id=row.task_id, name=row.name, content_type=row.content_type,
-                          size_bytes=row.size_bytes, created_at=row.created_at)
-
-
-def _record(record_type, model, row: dict, **renamed):
-    """A record from a prepared row; `renamed` maps record fields to differently named model fields."""
-    return record_type(**{f.name: row[(model, renamed.get(f.name, f.name))] for f in dataclasses.fields(record_type)})
+    return from_model(ArtifactRecord, row)
 
 
 class TaskQueries:
@@ -98,7 +87,7 @@ class TaskQueries:
 
     def task_by_id(self, task_id: str) -> TaskRecord | None:
         rows = self._task_by_id.rows(task_id)
-        return _record(TaskRecord, Task, rows[0], owner_id="owner") if rows else None
+        return from_row(TaskRecord, Task, rows[0], owner_id="owner") if rows else None
 
     def task_by_name(self, owner_id: str, name: str) -> TaskRecord | None:
         row = Task.select().where((Task.owner == owner_id) & (Task.name == name)).first()
@@ -116,7 +105,8 @@ class TaskQueries:
         return [job_record(row) for row in Job.select().where(Job.task == task_id).order_by(Job.seq)]
 
     def artifacts_for_task(self, task_id: str) -> list[ArtifactRecord]:
-        return [_record(ArtifactRecord, Artifact, row, task_id="task") for row in self._artifacts_of_task.rows(task_id)]
+        rows = self._artifacts_of_task.rows(task_id)
+        return [from_row(ArtifactRecord, Artifact, row, task_id="task") for row in rows]
 
     def artifact(self, task_id: str, artifact_id: str) -> ArtifactRecord | None:
         row = Artifact.get_or_none((Artifact.task == task_id) & (Artifact.id == artifact_id))

@@ -63,7 +63,8 @@ def create_task(deps, req):
         deps.workspace.discard_task(task_id)
         raise
     deps.wake_dispatcher()
-    return Reply(201, task_json(task, deps.store.artifacts_for_task(task.id)))
+    # Just created, so its only artifacts are the uploads: no need to read them back.
+    return Reply(201, task_json(task, deps.store.artifacts_for_task(task.id) if attachments else ()))
 
 
 def list_tasks(deps, req):

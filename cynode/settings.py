@@ -11,6 +11,9 @@ from pathlib import Path
 from cynode.contract import DEFAULT_PORT
 
 
+SANDBOXES = ("auto", "bwrap", "process", "none")
+
+
 class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message names the setting."""
 
@@ -47,7 +50,11 @@ SPECS = (
     Spec("max_body_bytes", 10 * 1024 * 1024, int, "largest accepted request body in bytes"),
     Spec("trust_proxy_headers", False, bool, "take the client IP from X-Forwarded-For / X-Real-IP"),
     Spec("workers", 4, int, "dispatcher threads running jobs (0 = this server runs no jobs)"),
-    Spec("sandbox", "auto", str, "job runner: auto (bwrap when usable, else process), bwrap, process"),
+    Spec("sandbox", "auto", str, "job runner: auto (bwrap when usable, else process as root), bwrap, process, "
+         "none (unisolated jobs, as the server's own user)"),
+    Spec("work_root", None, str, "directory for job work dirs (root-owned, 0711); default <data dir>/work, or "
+         "/var/lib/cynode/work/<id> for a root server whose data dir job users cannot reach"),
+    Spec("max_running_per_user", 0, int, "jobs one user may have running at once (0 = no cap)"),
     Spec("job_default_timeout_seconds", 300, int, "job timeout when the task sets none"),
     Spec("job_max_timeout_seconds", 10800, int, "largest timeout a task may ask for"),
     Spec("job_max_output_bytes", 262144, int, "stdout and stderr kept per job, each"),
@@ -56,6 +63,8 @@ SPECS = (
     Spec("job_file_size_bytes", 256 << 20, int, "largest file a job may write"),
     Spec("job_cpu_seconds", 600, int, "CPU time limit per job process"),
     Spec("job_kill_grace_seconds", 5, int, "after SIGTERM, seconds before SIGKILL on cancel or timeout"),
+    Spec("task_max_artifact_bytes", 256 << 20, int, "bytes of job output files kept as artifacts per task"),
+    Spec("task_max_artifact_files", 256, int, "job output files kept as artifacts per task"),
     Spec("work_retention_seconds", 86400, int, "keep finished tasks' work dirs this long (artifacts stay)"),
 )
 
@@ -79,6 +88,8 @@ class Settings:  # pylint: disable=too-many-instance-attributes
     trust_proxy_headers: bool
     workers: int
     sandbox: str
+    work_root: str | None
+    max_running_per_user: int
     job_default_timeout_seconds: int
     job_max_timeout_seconds: int
     job_max_output_bytes: int
@@ -87,6 +98,8 @@ class Settings:  # pylint: disable=too-many-instance-attributes
     job_file_size_bytes: int
     job_cpu_seconds: int
     job_kill_grace_seconds: int
+    task_max_artifact_bytes: int
+    task_max_artifact_files: int
     work_retention_seconds: int
 
     @property
@@ -163,8 +176,10 @@ def resolve(flags: dict | None = None, environ: dict | None = None, config_path:
     values["database"] = values["database"] or "sqlite:///" + str(Path(data_dir) / "cynode.db")
     if values["http_threads"] < 1:
         raise SettingsError("http_threads: must be at least 1")
-    if values["sandbox"] not in ("auto", "bwrap", "process"):
-        raise SettingsError(f"sandbox: expected auto, bwrap or process, got {values['sandbox']!r}")
+    if values["sandbox"] not in SANDBOXES:
+        raise SettingsError(f"sandbox: expected auto, bwrap, process or none, got {values['sandbox']!r}")
+    if values["work_root"]:
+        values["work_root"] = os.path.abspath(os.path.expanduser(values["work_root"]))
     if not 1 <= values["job_default_timeout_seconds"] <= values["job_max_timeout_seconds"]:
         raise SettingsError("job_default_timeout_seconds: must be from 1 to job_max_timeout_seconds")
     return Settings(**values)

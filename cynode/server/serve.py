@@ -1,7 +1,8 @@
 """`cynode serve`: settings, database, bootstrap, then waitress until SIGTERM/SIGINT.
 
 Usage:
-  cynode serve [--listen=HOST:PORT] [--data-dir=DIR] [--database=URL] [--config=FILE]
+  cynode serve [--listen=HOST:PORT] [--data-dir=DIR] [--database=URL] [--sandbox=KIND] [--workers=N]
+               [--config=FILE]
   cynode serve -h | --help
 
 Options:
@@ -9,6 +10,8 @@ Options:
   --data-dir=DIR      data directory [env: CYNODE_DATA_DIR; default: $XDG_DATA_HOME/cynode]
   --database=URL      sqlite:///PATH or postgresql://USER@HOST:PORT/DB [env: CYNODE_DATABASE;
                       default: SQLite file in the data dir]
+  --sandbox=KIND      how jobs are isolated: auto, bwrap, process or none [env: CYNODE_SANDBOX; default: auto]
+  --workers=N         dispatcher threads running jobs, 0 for none [env: CYNODE_WORKERS; default: 4]
   --config=FILE       YAML file with settings (keys as in the table below) [env: CYNODE_CONFIG]
   -h, --help          show this help
 
@@ -63,7 +66,8 @@ def main(argv: list[str]) -> int:
     if args["--help"]:
         print(usage())
         return 0
-    flags = {"listen": args["--listen"], "data_dir": args["--data-dir"], "database": args["--database"]}
+    flags = {"listen": args["--listen"], "data_dir": args["--data-dir"], "database": args["--database"],
+             "sandbox": args["--sandbox"], "workers": args["--workers"]}
     try:
         settings = resolve(flags, config_path=args["--config"])
     except SettingsError as exc:

@@ -50,7 +50,7 @@ def test_booleans(tmp_path, text, value):
     ({"CYNODE_MAX_BODY_BYTES": "1.5"}, "max_body_bytes: expected an integer, got '1.5'"),
     ({"CYNODE_ACCESS_TOKEN_TTL": "-1"}, "access_token_ttl: must not be negative"),
     ({"CYNODE_HTTP_THREADS": "0"}, "http_threads: must be at least 1"),
-    ({"CYNODE_SANDBOX": "docker"}, "sandbox: expected auto, bwrap or process, got 'docker'"),
+    ({"CYNODE_SANDBOX": "docker"}, "sandbox: expected auto, bwrap, process or none, got 'docker'"),
     ({"CYNODE_JOB_DEFAULT_TIMEOUT_SECONDS": "0"}, "job_default_timeout_seconds: must be from 1 to"),
     ({"CYNODE_JOB_MAX_TIMEOUT_SECONDS": "10"}, "job_default_timeout_seconds: must be from 1 to"),
 ])

@@ -1,0 +1,22 @@
+"""Steps for features/orchestrator/orchestrator_hardening.feature: hostile jobs and clients against a real server.
+
+The generic task steps come from tests.bdd.task_steps; each section of the feature has its own step module
+(hardening_*_steps), star-imported here because pytest-bdd step definitions are module attributes.
+"""
+
+from pytest_bdd import scenarios
+
+# pylint: disable=wildcard-import,unused-wildcard-import  # step fixtures are module attributes
+from tests.bdd.task_steps import *
+from tests.bdd.task_steps import (  # pylint: disable=unused-import  # fixtures, found by name
+    _feature_server, _leave_nothing_running, _process_server)
+
+# section 1: job outputs
+# section 2: the process runner
+# section 3: requests
+# section 4: fair dispatch
+# section 5: serve flags and schema upgrades
+
+FEATURE = "orchestrator/orchestrator_hardening.feature"
+
+scenarios(FEATURE)

@@ -7,6 +7,7 @@ under its uid (even one that escaped its process group with setsid) is found and
 
 import fcntl
 import os
+import shutil
 import signal
 import stat
 import tempfile
@@ -15,6 +16,9 @@ from contextlib import contextmanager
 
 NOGROUP = 65534
 JOB_UIDS = range(1_500_000_000, 1_500_000_000 + 4096)  # far above any real account; never in /etc/passwd
+# World-writable places a job may leave files in outside its work dir; emptied of its uid's files after it.
+SHARED_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+SHARED_DEPTH = 4  # how deep to look through world-writable dirs that belong to others (/tmp/.X11-unix)
 
 
 class UidPool:
@@ -79,6 +83,8 @@ class UidPool:
             yield uid, NOGROUP
         finally:
             kill_uid(uid)
+            for folder in SHARED_DIRS:
+                remove_files_of(uid, folder)
             self.release(uid)
 
 
@@ -103,6 +109,41 @@ def kill_uid(uid: int) -> None:
                 os.kill(int(entry.name), signal.SIGKILL)
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue  # gone meanwhile
+
+
+def remove_files_of(uid: int, folder: str) -> None:
+    """Remove what `uid` owns in a world-writable folder (and in the world-writable folders of others in it).
+
+    Runs after the uid's processes are dead, so nothing moves meanwhile; dir fds and lstat mean a symlink the
+    job planted is removed, never followed."""
+    try:
+        pending = [(os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW), SHARED_DEPTH)]
+    except OSError:
+        return  # no such folder here
+    while pending:
+        fd, depth = pending.pop()
+        try:
+            for entry in os.scandir(fd):
+                info = entry.stat(follow_symlinks=False)
+                if info.st_uid == uid:
+                    _remove(entry.name, fd, stat.S_ISDIR(info.st_mode))
+                elif stat.S_ISDIR(info.st_mode) and info.st_mode & 0o002 and depth > 1:
+                    pending.append((os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW,
+                                            dir_fd=fd), depth - 1))
+        except OSError:
+            continue  # gone meanwhile, or replaced by a non-directory
+        finally:
+            os.close(fd)
+
+
+def _remove(name: str, dir_fd: int, is_dir: bool) -> None:
+    try:
+        if is_dir:
+            shutil.rmtree(name, dir_fd=dir_fd)
+        else:
+            os.unlink(name, dir_fd=dir_fd)
+    except OSError:
+        pass  # removed meanwhile; what cannot be removed stays, and is the uid's next job's to see
 
 
 def _processes():

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from cynode.dispatch import kernel
 from cynode.dispatch.capture import CappedFile, Pump, drain, killpg
 from cynode.dispatch.jobusers import UidPool
 
@@ -32,7 +33,14 @@ from cynode.dispatch.jobusers import UidPool
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 SANDBOX_WORKDIR = "/work"
 SANDBOX_ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime")
-NO_BWRAP = "bubblewrap not available: jobs run as plain processes without filesystem/network isolation"
+NO_BWRAP = ("bubblewrap not available: jobs run as plain processes with a uid of their own, and see the host's "
+            "files as that uid may")
+NO_NAMESPACES = "jobs have the host's network and /run: root cannot create namespaces here"
+UNISOLATED = ("jobs are unisolated (--sandbox none): no namespaces; a non-root server's jobs run as its own user "
+              "and can read its data dir")
+SAME_USER = "would run jobs as the server's own user, able to read its database and secrets"
+FIXES = ("install bubblewrap (apt-get install bubblewrap), run the server as root (a uid per job), or pass "
+         "--sandbox none to accept unisolated jobs")
 
 
 class SandboxUnavailable(ValueError):
@@ -65,8 +73,9 @@ class RunResult:
     error: str | None = None
 
 
-def _limiter(limits: Limits):
-    """The preexec_fn that sets the job's rlimits, clamped to our own hard limits (a child cannot raise them)."""
+def _child_setup(limits: Limits, user: tuple[int, int] | None, isolate=None):
+    """The preexec_fn of a job: namespaces (`isolate`, while still root), its rlimits clamped to our own hard
+    limits (a child cannot raise them), then the job user (`user`, when it is to be set here)."""
     pairs = []
     for res, value in ((resource.RLIMIT_AS, limits.memory_bytes), (resource.RLIMIT_NPROC, limits.max_processes),
                        (resource.RLIMIT_FSIZE, limits.file_size_bytes), (resource.RLIMIT_CPU, limits.cpu_seconds),
@@ -76,11 +85,17 @@ def _limiter(limits: Limits):
         pairs.append((res, (value, value)))
 
     def apply() -> None:
-        # Runs in the forked child just before exec, after Popen dropped to the job user. It only calls
-        # setrlimit with values computed beforehand — no imports, no locks — so forking from the dispatcher's
-        # threads cannot deadlock in it; the stdlib has no other way to limit a child before it runs.
+        # Runs in the forked child just before exec. Only syscalls with values computed beforehand — no
+        # imports, no locks — so forking from the dispatcher's threads cannot deadlock in it; the stdlib has no
+        # other way to set up a child before it runs. Namespaces need root, so the uid is dropped last.
+        if isolate:
+            isolate()
         for res, pair in pairs:
             resource.setrlimit(res, pair)
+        if user:
+            os.setgroups([])
+            os.setresgid(user[1], user[1], user[1])
+            os.setresuid(user[0], user[0], user[0])
     return apply
 
 
@@ -90,6 +105,20 @@ def _give_to(workdir: Path, user: tuple[int, int]) -> None:
         os.chown(dirfd, *user)
         for name in files:
             os.chown(name, *user, dir_fd=dirfd, follow_symlinks=False)
+
+
+def _take_back(workdir: Path) -> None:
+    """After a job: its work dir belongs to root again (0700), so a later job given the same uid (they are
+    reused, after a restart too) cannot reach what this one left."""
+    try:
+        fd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return  # the job never started
+    try:
+        os.fchown(fd, os.geteuid(), os.getegid())
+        os.fchmod(fd, 0o700)
+    finally:
+        os.close(fd)
 
 
 class _Watch:
@@ -125,6 +154,7 @@ class Runner(abc.ABC):
         # root must hand the job to an unprivileged user, or RLIMIT_NPROC (fork bombs) is not enforced.
         self.job_user = job_user
         self._pool = UidPool() if job_user is None and os.geteuid() == 0 else None
+        self.isolate = None  # what a job's child calls as root before it drops to the job user
 
     def run(self, argv: list[str], workdir: Path, env: dict[str, str], limits: Limits,  # pylint: disable=too-many-arguments
             stdout_path: Path, stderr_path: Path, cancel: threading.Event) -> RunResult:
@@ -134,7 +164,11 @@ class Runner(abc.ABC):
         sinks = (CappedFile(stdout_path, limits.max_output_bytes), CappedFile(stderr_path, limits.max_output_bytes))
         try:
             with self._job_user() as user:
-                status, code, error = self._run(argv, Path(workdir), env, limits, sinks, cancel, user)
+                try:
+                    status, code, error = self._run(argv, Path(workdir), env, limits, sinks, cancel, user)
+                finally:
+                    if user:
+                        _take_back(Path(workdir))
         finally:
             for sink in sinks:
                 sink.close()
@@ -172,12 +206,13 @@ class Runner(abc.ABC):
             raise FileNotFoundError(f"work dir {workdir} does not exist")
         if user:
             _give_to(workdir, user)
-        command, popen_user = self._command(list(argv), workdir, env, user)
+        command, child_user = self._command(list(argv), workdir, env, user)
         reads, writes = zip(os.pipe(), os.pipe())
         try:
             return subprocess.Popen(  # pylint: disable=consider-using-with,subprocess-popen-preexec-fn
                 command, cwd=workdir, env=self._env(env, workdir), stdin=subprocess.DEVNULL, stdout=writes[0],
-                stderr=writes[1], start_new_session=True, preexec_fn=_limiter(limits), **popen_user), reads
+                stderr=writes[1], start_new_session=True,
+                preexec_fn=_child_setup(limits, child_user, self.isolate)), reads
         except BaseException:
             for fd in reads:
                 os.close(fd)
@@ -194,8 +229,9 @@ class Runner(abc.ABC):
 
     @abc.abstractmethod
     def _command(self, argv: list[str], workdir: Path, env: dict[str, str],
-                 user: tuple[int, int] | None) -> tuple[list[str], dict]:
-        """What to execute as `user` (None: as ourselves), and Popen's user/group arguments."""
+                 user: tuple[int, int] | None) -> tuple[list[str], tuple[int, int] | None]:
+        """What to execute as `user` (None: as ourselves), and the user the child is to drop to before exec
+        (None when the command drops privileges itself)."""
 
     def job_groups(self, pid: int) -> list[int]:
         """The process groups that get SIGTERM on cancel or timeout."""
@@ -203,12 +239,28 @@ class Runner(abc.ABC):
 
 
 class ProcessRunner(Runner):
-    """A plain child process: own session, rlimits, scrubbed env, job user — but no namespaces."""
+    """A plain child process: own session, rlimits, scrubbed env, a job uid of its own (root only), and, when
+    root can create namespaces, no network, private /run and /dev/shm and no_new_privs. It sees the host's
+    files as its uid may; see the README's security section."""
 
     name = "process"
 
+    def __init__(self, job_user: tuple[int, int] | None = None, isolated: bool = True):
+        super().__init__(job_user)
+        self.isolate = kernel.isolator() if isolated and os.geteuid() == 0 else None
+
     def _command(self, argv, workdir, env, user):
-        return argv, ({"user": user[0], "group": user[1], "extra_groups": []} if user else {})
+        return argv, user
+
+
+class UnisolatedRunner(ProcessRunner):
+    """--sandbox none: plain processes without namespaces. As a non-root server, jobs run as its own user and
+    can read whatever it can (its database included); a root server still gives each job a uid of its own."""
+
+    name = "none"
+
+    def __init__(self, job_user: tuple[int, int] | None = None):
+        super().__init__(job_user, isolated=False)
 
 
 class BwrapRunner(Runner):
@@ -253,7 +305,7 @@ class BwrapRunner(Runner):
         # The env reaches bwrap through Popen (it is exactly the job's env) rather than as --setenv arguments,
         # which any host user could read in bwrap's command line.
         return [*self._prefix, "--bind", str(workdir), SANDBOX_WORKDIR, "--remount-ro", "/",
-                "--chdir", SANDBOX_WORKDIR, "--", *drop, *argv], {}
+                "--chdir", SANDBOX_WORKDIR, "--", *drop, *argv], None
 
     def _visible_executable(self, name: str, workdir: Path, path: str) -> bool:
         """Whether `name` resolves to an executable in the sandbox's view, so that a missing program is a start
@@ -279,12 +331,8 @@ class BwrapRunner(Runner):
         return reapers or [pid]
 
 
-def probe_bwrap() -> BwrapRunner:
-    """A BwrapRunner that has just run `true`; SandboxUnavailable says why not."""
-    bwrap = shutil.which("bwrap")
-    if not bwrap:
-        raise SandboxUnavailable("bubblewrap (bwrap) is not installed")
-    runner = BwrapRunner(bwrap)
+def _probe(runner: Runner, what: str) -> Runner:
+    """`runner` once it has run `true`; SandboxUnavailable with the job's complaint otherwise."""
     with tempfile.TemporaryDirectory(prefix="cynode-probe-") as tmp:
         work, err = Path(tmp, "work"), Path(tmp, "stderr")
         work.mkdir()
@@ -292,19 +340,46 @@ def probe_bwrap() -> BwrapRunner:
                             threading.Event())
         if result.status != "completed":
             detail = err.read_text("utf-8", "replace").strip() or result.status
-            raise SandboxUnavailable(f"bubblewrap ({bwrap}) cannot create a sandbox here: {detail}")
+            raise SandboxUnavailable(f"{what} cannot create a sandbox here: {detail}")
     return runner
 
 
+def probe_bwrap() -> BwrapRunner:
+    """A BwrapRunner that has just run `true`; SandboxUnavailable says why not."""
+    bwrap = shutil.which("bwrap")
+    if not bwrap:
+        raise SandboxUnavailable("bubblewrap (bwrap) is not installed")
+    return _probe(BwrapRunner(bwrap), f"bubblewrap ({bwrap})")
+
+
+def _root_process_runner() -> tuple[Runner, str | None]:
+    """Per-job uids, plus namespaces when this host lets root create them (a container may not)."""
+    try:
+        return _probe(ProcessRunner(), "the process runner"), None
+    except SandboxUnavailable as exc:
+        return ProcessRunner(isolated=False), f"{NO_NAMESPACES} ({exc})"
+
+
 def make_runner(kind: str) -> tuple[Runner, str | None]:
-    """The runner for --sandbox auto|bwrap|process, and a warning to log when auto had to fall back."""
+    """The runner for --sandbox auto|bwrap|process|none, and a warning to log and show in /readyz.
+
+    A non-root server without bubblewrap cannot keep jobs away from itself: it refuses to start unless told
+    `none`, so nobody runs unisolated jobs without having said so."""
+    root = os.geteuid() == 0
+    if kind == "none":
+        return UnisolatedRunner(), UNISOLATED
     if kind == "process":
-        return ProcessRunner(), None
+        if not root:
+            raise SandboxUnavailable(f"--sandbox process as a non-root user {SAME_USER}; {FIXES}")
+        return _root_process_runner()
     if kind not in ("auto", "bwrap"):
-        raise SandboxUnavailable(f"unknown sandbox {kind!r}: use auto, bwrap or process")
+        raise SandboxUnavailable(f"unknown sandbox {kind!r}: use auto, bwrap, process or none")
     try:
         return probe_bwrap(), None
     except SandboxUnavailable as exc:
         if kind == "bwrap":
             raise
-        return ProcessRunner(), f"{NO_BWRAP} ({exc})"
+        if not root:
+            raise SandboxUnavailable(f"{exc}, and without it a non-root server {SAME_USER}; {FIXES}") from None
+        runner, warning = _root_process_runner()
+        return runner, "; ".join(filter(None, (f"{NO_BWRAP} ({exc})", warning)))

@@ -4,10 +4,16 @@
   <data>/logs/<task>/<job>.*   stdout/stderr while a job runs (outside the work dir: the job cannot edit them)
   <data>/artifacts/<task>/<id> attachment and output bytes, kept after the work dir is removed
 
-The data dir is 0711 (enter, not list) so an unprivileged job user can reach its own work dir, while the
-database, logs and artifacts stay root-only (0700 dirs, 0600 files via the server's umask 077).
+  <work root>/<task>/          the work dirs themselves, when a work root is set or needed (see below)
+
+Job users must be able to walk the path to their own work dir and nothing else: the work root is 0711 (enter,
+not list) and owned by the server, each work dir 0700 and owned by the job's uid while it runs. The data dir
+is 0711 only when the work root lies inside it, else 0700; the database, logs and artifacts stay private to the
+server (0700 dirs, 0600 files via the server's umask 077). A root server whose data dir sits under a directory
+others cannot enter (root's ~/.local/share) keeps its work dirs under /var/lib/cynode/work/<id> instead.
 """
 
+import hashlib
 import mimetypes
 import os
 import shutil
@@ -16,6 +22,7 @@ import uuid
 from pathlib import Path
 
 MAX_OUTPUT_FILES = 256
+SHARED_WORK_ROOT = Path("/var/lib/cynode/work")
 COPY_CHUNK = 1 << 20
 
 
@@ -27,28 +34,65 @@ def content_type(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
-class Workspace:
-    """Paths and file moves under one data dir."""
+class UnreachableWorkRoot(ValueError):
+    """Job users could not reach their work dirs under this work root; the message says why."""
 
-    def __init__(self, data_dir: str):
+
+def closed_ancestor(path: Path) -> Path | None:
+    """The first existing directory above `path` that other users cannot enter, if any (missing ones will be
+    created enterable)."""
+    for folder in reversed(path.parents):
+        if folder.exists() and not folder.stat().st_mode & 0o001:
+            return folder
+    return None
+
+
+def work_root_for(data_dir: str, work_root: str | None, jobs_walk_paths: bool) -> Path:
+    """Where work dirs go: the setting, else <data dir>/work, unless job users walk host paths to their work
+    dir (root's process runner) and cannot enter the data dir's parents: then /var/lib/cynode/work/<id>, the
+    id taken from the data dir so that servers on one host never share one."""
+    if work_root:
+        root = Path(work_root)
+        closed = closed_ancestor(root) if jobs_walk_paths else None
+        if closed:
+            raise UnreachableWorkRoot(f"work_root {root}: job users cannot enter {closed}; chmod o+x it or choose "
+                                      "another work_root")
+        return root
+    inside = Path(data_dir).resolve() / "work"
+    if jobs_walk_paths and closed_ancestor(inside):
+        return SHARED_WORK_ROOT / hashlib.sha256(str(inside.parent).encode()).hexdigest()[:16]
+    return inside
+
+
+def _reachable_dirs(path: Path) -> None:
+    """mkdir -p with every created level 0711, whatever the umask: job users must pass through them."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(exist_ok=True)
+        folder.chmod(0o711)
+
+
+class Workspace:
+    """Paths and file moves under one data dir (and its work root)."""
+
+    def __init__(self, data_dir: str, work_root: Path | None = None):
         self.root = Path(data_dir)
-        self.work_root = self.root / "work"
+        self.work_root = Path(work_root) if work_root else self.root / "work"
         self.log_root = self.root / "logs"
         self.artifact_root = self.root / "artifacts"
 
     def prepare(self) -> None:
-        for path, mode in ((self.root, 0o711), (self.work_root, 0o711), (self.log_root, 0o700),
-                           (self.artifact_root, 0o700)):
-            path.mkdir(parents=True, exist_ok=True)
-            path.chmod(mode)
-
-    def closed_ancestor(self) -> Path | None:
-        """The first directory above the work dirs that other users cannot enter, if any. Jobs the plain
-        process runner starts as an unprivileged user could not reach their work dir through it."""
-        for folder in reversed(self.work_root.resolve().parents):
-            if not folder.stat().st_mode & 0o001:
-                return folder
-        return None
+        inside = self.root.resolve() in self.work_root.resolve().parents
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o711 if inside else 0o700)
+        _reachable_dirs(self.work_root)
+        info = os.lstat(self.work_root)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+            raise UnreachableWorkRoot(f"work_root {self.work_root} must be a directory owned by uid {os.geteuid()}")
+        self.work_root.chmod(0o711)
+        for path in (self.log_root, self.artifact_root):
+            path.mkdir(exist_ok=True)
+            path.chmod(0o700)
 
     def work_dir(self, task_id: str) -> Path:
         return self.work_root / task_id

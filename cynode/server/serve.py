@@ -1,8 +1,7 @@
 """`cynode serve`: settings, database, bootstrap, then waitress until SIGTERM/SIGINT.
 
 Usage:
-  cynode serve [--listen=HOST:PORT] [--data-dir=DIR] [--database=URL] [--sandbox=KIND] [--workers=N]
-               [--config=FILE]
+  cynode serve [--listen=HOST:PORT] [--data-dir=DIR] [--database=URL] [--sandbox=KIND] [--workers=N] [--config=FILE]
   cynode serve -h | --help
 
 Options:
@@ -78,28 +77,29 @@ def main(argv: list[str]) -> int:
 
 
 def _open(settings):
-    """Database (migrated, admin ensured), workspace, and the dispatcher with its sandbox runner."""
+    """Sandbox runner, workspace, database (migrated, admin ensured), and the dispatcher."""
     # pylint: disable=import-outside-toplevel  # the server side loads only for `serve`
+    from cynode.dispatch import kernel
     from cynode.dispatch.dispatcher import Dispatcher
     from cynode.dispatch.sandbox import make_runner
-    from cynode.dispatch.workspace import Workspace
+    from cynode.dispatch.workspace import Workspace, work_root_for
     from cynode.store.store import Store
 
     os.umask(0o077)  # everything the server writes is private to it; jobs never read the data dir
-    workspace = Workspace(settings.data_dir)
+    kernel.set_dumpable(False)  # nor its memory or /proc/PID/environ, even as a job of the same uid
+    runner, warning = make_runner(settings.sandbox) if settings.workers else (None, None)
+    # Jobs outside bubblewrap walk host paths to their work dir, as a job uid when the server is root.
+    walks = os.geteuid() == 0 and runner is not None and runner.name != "bwrap"
+    workspace = Workspace(settings.data_dir, work_root_for(settings.data_dir, settings.work_root, walks))
     workspace.prepare()
     store = Store(settings.database)
     store.migrate()
     ensure_admin(store, settings.admin_password, lambda text: LOG.warning("%s", text))
-    runner, warning = make_runner(settings.sandbox)
-    notes = [warning] if warning else []
-    closed = workspace.closed_ancestor() if runner.name == "process" and os.geteuid() == 0 else None
-    if closed:
-        notes.append(f"jobs run unprivileged but cannot enter {closed}: chmod o+x it or choose another --data-dir")
+    notes = (warning,) if warning else ()
     for note in notes:
         LOG.warning("%s", note)
     dispatcher = Dispatcher(store, runner, settings, workspace) if settings.workers else None
-    return Deps(settings, store, workspace, dispatcher, notes=tuple(notes))
+    return Deps(settings, store, workspace, dispatcher, notes=notes)
 
 
 def run(settings) -> int:
@@ -107,7 +107,7 @@ def run(settings) -> int:
 
     try:
         deps = _open(settings)
-    except (ApiError, RuntimeError, ValueError) as exc:
+    except (ApiError, RuntimeError, ValueError, OSError) as exc:
         print(f"Error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         return 2
     host, port = settings.host_port
@@ -116,8 +116,9 @@ def run(settings) -> int:
     if deps.dispatcher:
         deps.dispatcher.recover()
         deps.dispatcher.start()
-    LOG.info("listening on http://%s:%s database=%s sandbox=%s workers=%d", host, server.effective_port,
-             deps.store.backend, deps.dispatcher.runner.name if deps.dispatcher else "-", settings.workers)
+    LOG.info("listening on http://%s:%s database=%s sandbox=%s workers=%d work_root=%s", host,
+             server.effective_port, deps.store.backend, deps.dispatcher.runner.name if deps.dispatcher else "-",
+             settings.workers, deps.workspace.work_root)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     try:

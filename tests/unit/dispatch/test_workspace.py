@@ -63,16 +63,3 @@ def test_remove_work_leaves_artifacts(workspace):
 
 def test_unknown_extensions_are_octet_streams():
     assert content_type("out/blob.unknownext") == "application/octet-stream"
-
-
-def test_a_closed_directory_above_the_work_dirs_is_named(tmp_path):
-    outer = tmp_path / "private"
-    outer.mkdir()
-    workspace = Workspace(str(outer / "data"))
-    workspace.prepare()
-    tmp_path.chmod(0o755)
-    outer.chmod(0o700)
-    opened = [p for p in reversed(outer.parents) if not p.stat().st_mode & 0o001]
-    assert workspace.closed_ancestor() == (opened[0] if opened else outer)
-    outer.chmod(0o711)
-    assert workspace.closed_ancestor() == (opened[0] if opened else None)

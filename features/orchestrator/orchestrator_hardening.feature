@@ -8,6 +8,80 @@ Feature: Hardening against hostile jobs and clients
 
   # --- 2. the process runner tells the truth and isolates what it can ---------------------------------------
 
+  @req_sandbox_isolation @spec_gateway_10_3
+  Scenario Outline: as plain processes under a root server, a job reaches no loopback service and no host socket (<target>)
+    Given the server runs jobs as plain processes
+    And "alice" is signed in
+    When "alice" runs the probe job '<command>'
+    Then the probe job failed with "<error>" on stderr
+    And the same command succeeds on the host
+
+    Examples:
+      | target                 | command                                                                        | error                      |
+      | the gateway port       | python3 -c "import socket; socket.create_connection(('127.0.0.1', {port}), 1)" | Network is unreachable     |
+      | PostgreSQL on loopback | python3 -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1)"   | Network is unreachable     |
+      | PostgreSQL's socket    | test -S /run/postgresql/.s.PGSQL.5432 \|\| ls /run/postgresql/.s.PGSQL.5432   | No such file or directory  |
+
+  @req_sandbox_isolation @spec_gateway_10_3
+  Scenario: as plain processes, what a job leaves in /tmp and /dev/shm is gone when it ends, and its work dir is closed
+    Given the server runs jobs as plain processes
+    And "alice" is signed in
+    When "alice" runs the probe job:
+      """
+      echo left > /tmp/cynode-left-{marker}
+      mkdir -p /tmp/cynode-left-{marker}.d/a && echo left > /tmp/cynode-left-{marker}.d/a/b
+      ln -s /etc/passwd /tmp/cynode-left-{marker}.link
+      echo left > /dev/shm/cynode-left-{marker}
+      echo kept > kept.txt
+      """
+    Then the probe job completed
+    And the host has no file "/tmp/cynode-left-{marker}"
+    And the host has no file "/tmp/cynode-left-{marker}.d"
+    And the host has no file "/tmp/cynode-left-{marker}.link"
+    And the host has no file "/dev/shm/cynode-left-{marker}"
+    And the task's work dir on the host belongs to root with mode 0700
+
+  @req_sandbox_isolation @req_tasks_create @spec_gateway_10_3
+  Scenario: as plain processes, a root server whose data dir lies under a private directory still runs jobs
+    Given a separate cynode server that runs jobs as plain processes with its data dir under a private directory
+    And "admin" is signed in
+    When "admin" creates a script task:
+      """
+      #!/usr/bin/env python3
+      import os
+      print("python ran as", "root" if os.getuid() == 0 else "a job user")
+      """
+    Then the task ends "completed"
+    And the task's stdout is "python ran as a job user\n"
+    And the server keeps job work dirs under "/var/lib/cynode/work/", where job users can enter
+
+  @req_sandbox_isolation @spec_gateway_10_3 @spec_gateway_1
+  Scenario Outline: a non-root server without bubblewrap refuses to run jobs as itself (<flags>)
+    When cynode serve is started by an unprivileged user without bubblewrap with "<flags>"
+    Then cynode serve exited with code 2 without listening
+    And its error says "would run jobs as the server's own user"
+    And its error says "install bubblewrap"
+    And its error says "run the server as root"
+    And its error says "--sandbox none"
+
+    Examples:
+      | flags             |
+      |                   |
+      | --sandbox auto    |
+      | --sandbox process |
+
+  @req_sandbox_isolation @spec_gateway_10_3 @spec_gateway_1
+  Scenario: with --sandbox none a non-root server starts, says its jobs are unisolated, and hides its environment
+    Given a separate cynode server run by an unprivileged user with "--sandbox none"
+    Then the server runs as an unprivileged user
+    And the server log has a line with "jobs are unisolated (--sandbox none)"
+    When I send GET "/readyz"
+    Then the response body starts with "ready; jobs are unisolated (--sandbox none)"
+    Given "alice" is signed in
+    When "alice" runs the probe job 'cat /proc/{server_pid}/environ'
+    Then the probe job failed with "Permission denied" on stderr
+    And the job's output shows none of the server's secret values
+
   # --- 3. no request can exhaust the server -----------------------------------------------------------------
 
   # --- 4. users share the dispatcher fairly -----------------------------------------------------------------

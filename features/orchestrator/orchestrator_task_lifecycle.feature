@@ -585,14 +585,3 @@ Feature: Task lifecycle on the server: create, run, inspect, cancel, contain and
     And the server is killed with SIGKILL
     Then within 5 seconds no process of the job is left on the host
 
-  @req_sandbox_isolation @req_tasks_create @spec_gateway_10_3
-  Scenario: as plain processes, a python script runs when the data dir lies under a private directory
-    Given a separate cynode server that runs jobs as plain processes with its data dir under a private directory
-    And "admin" is signed in
-    When "admin" creates a script task:
-      """
-      #!/usr/bin/env python3
-      print("python ran")
-      """
-    Then the task ends "completed"
-    And the task's stdout is "python ran\n"

@@ -143,6 +143,8 @@ class Server:  # pylint: disable=too-many-instance-attributes
     process: subprocess.Popen | None = None
     exit_code: int | None = None
     secrets: set[str] = field(default_factory=set)  # values that must never show up in the log
+    prefix: list[str] = field(default_factory=list)  # runs the server, e.g. setpriv as another user
+    args: list[str] = field(default_factory=list)  # more `cynode serve` flags
     requests_sent: int = 0  # through send(), i.e. everything after the readiness poll
     _admin_token: str | None = None
 
@@ -163,8 +165,8 @@ class Server:  # pylint: disable=too-many-instance-attributes
         overrides = {"CYNODE_ADMIN_PASSWORD": self.admin_password, **self.settings}
         if self.admin_password:
             self.secrets.add(self.admin_password)
-        argv = [*cynode_command(), "serve", "--listen", f"127.0.0.1:{self.port}",
-                "--data-dir", str(self.workdir / "data")]
+        argv = [*self.prefix, *cynode_command(), "serve", "--listen", f"127.0.0.1:{self.port}",
+                "--data-dir", str(self.workdir / "data"), *self.args]
         with open(self.log_path, "wb") as log:
             # pylint: disable-next=consider-using-with  # the server outlives this call; stop() reaps it
             self.process = subprocess.Popen(argv, env=child_environ(overrides), stdin=subprocess.DEVNULL,

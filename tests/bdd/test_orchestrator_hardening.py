@@ -13,6 +13,7 @@ from tests.bdd.task_steps import (  # pylint: disable=unused-import  # fixtures,
 
 # section 1: job outputs
 # section 2: the process runner
+from tests.bdd.hardening_runner_steps import *
 # section 3: requests
 # section 4: fair dispatch
 # section 5: serve flags and schema upgrades

@@ -26,13 +26,4 @@ def test_multipart_body_over_the_upload_limit():
     """Bound here for its xfail mark; the steps are below."""
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "known limit: ProcessRunner runs root's jobs unprivileged in <data_dir>/work/<task>; when an ancestor of the "
-    "data dir is private (the default ~/.local/share/cynode under /root), python cannot open its script. The "
-    "server names the closed directory in a start-up warning and in /readyz"))
-@scenario(FEATURE, "as plain processes, a python script runs when the data dir lies under a private directory")
-def test_process_runner_python_under_private_data_dir():
-    """Bound here for its xfail mark; the steps are below."""
-
-
 scenarios(FEATURE)

@@ -87,3 +87,29 @@ Feature: Hardening against hostile jobs and clients
   # --- 4. users share the dispatcher fairly -----------------------------------------------------------------
 
   # --- 5. the serve command line and schema upgrades ---------------------------------------------------------
+
+  @req_serve_flags @spec_gateway_10_1 @spec_gateway_1
+  Scenario: --workers and --sandbox are flags of cynode serve, shown in the start-up line
+    Given a separate cynode server started with the flags "--workers 2 --sandbox none"
+    Then the server log has a line with "sandbox=none workers=2"
+    When I send GET "/readyz"
+    Then the response body starts with "ready; jobs are unisolated (--sandbox none)"
+
+  @req_serve_flags @spec_gateway_10_1
+  Scenario: a server started with --workers 0 runs no jobs and says so
+    Given a separate cynode server started with the flags "--workers 0"
+    When I send GET "/readyz"
+    Then the response status is 503
+    And the response body is "dispatcher not running"
+
+  @req_serve_flags @spec_gateway_10_1
+  Scenario Outline: a bad --workers or --sandbox is a usage error naming the setting (<flags>)
+    When cynode serve is started with "<flags>"
+    Then cynode serve exited with code 2 without listening
+    And its error says "<error>"
+
+    Examples:
+      | flags             | error                                                          |
+      | --sandbox docker  | sandbox: expected auto, bwrap, process or none, got 'docker'   |
+      | --workers many    | workers: expected an integer, got 'many'                       |
+      | --workers=-1      | workers: must not be negative                                  |

@@ -50,14 +50,17 @@ def _without_bwrap(request) -> dict[str, str]:
     return {"PATH": str(empty)}
 
 
-@when(parsers.re(r'cynode serve is started by an unprivileged user without bubblewrap with "(?P<flags>[^"]*)"'))
-def _start_refused(world, request, flags):
-    _needs_root()
-    workdir = _nobody_workdir(request)
-    argv = [*AS_NOBODY, *cynode_command(), "serve", "--listen", f"127.0.0.1:{free_port()}",
+@when(parsers.re(r'cynode serve is started(?P<nobody> by an unprivileged user without bubblewrap)? '
+                 r'with "(?P<flags>[^"]*)"'))
+def _start_to_the_end(world, request, nobody, flags):
+    """`cynode serve FLAGS` run until it exits by itself (or 60 s pass): for start-ups that must be refused."""
+    if nobody:
+        _needs_root()
+    workdir = _nobody_workdir(request) if nobody else world.tmp / "refused"
+    argv = [*(AS_NOBODY if nobody else ()), *cynode_command(), "serve", "--listen", f"127.0.0.1:{free_port()}",
             "--data-dir", str(workdir / "data"), *flags.split()]
-    done = subprocess.run(argv, env=child_environ(_without_bwrap(request)), stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(argv, env=child_environ(_without_bwrap(request) if nobody else {}),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False)
     world.remembered["serve"] = done
 
 
@@ -71,6 +74,13 @@ def _serve_exit(world, code):
 @then(parsers.parse('its error says "{text}"'))
 def _serve_error(world, text):
     assert text in world.remembered["serve"].stderr, world.remembered["serve"].stderr
+
+
+@given(parsers.re(r'a separate cynode server started with the flags "(?P<flags>[^"]*)"'))
+def _server_with_flags(world, flags):
+    server = Server(world.tmp / f"server{len(world.own_servers)}", dict(SHARED_SETTINGS), args=flags.split())
+    world.own_servers.append(server)
+    _use(world, server.start())
 
 
 @given(parsers.re(r'a separate cynode server run by an unprivileged user with "(?P<flags>[^"]*)"'))

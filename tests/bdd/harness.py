@@ -22,8 +22,9 @@ STOP_TIMEOUT = 10.0
 CLI_TIMEOUT = 30.0
 HTTP_TIMEOUT = 30.0
 
-# Routes whose errors use the OpenAI error shape instead of problem+json (spec/gateway.md §1.1).
-NON_PROBLEM_PREFIXES = ("/v1/models", "/v1/chat/completions", "/v1/chat/threads")
+# Routes whose errors use the OpenAI error shape instead of problem+json (spec/gateway.md §1.1), and /readyz,
+# whose 503 is a one-line text/plain reason (§2).
+NON_PROBLEM_PREFIXES = ("/v1/models", "/v1/chat/completions", "/v1/chat/threads", "/readyz")
 
 
 def cynode_command() -> list[str]:

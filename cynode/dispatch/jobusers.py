@@ -60,16 +60,19 @@ class UidPool:
             os.close(self._held.pop(uid))  # closing drops the flock
 
     def reap_orphans(self) -> int:
-        """Kill processes left under job uids that no live process holds (a crashed server's jobs: the plain
-        process runner has no die-with-parent). Returns how many uids had leftovers."""
-        live = {entry.stat().st_uid for entry in _processes()}
+        """Kill processes, and remove files in the shared temp dirs, left under job uids that no live process
+        holds (a crashed server's jobs: the plain process runner has no die-with-parent). Returns how many
+        uids had leftovers."""
+        owners = {entry.stat().st_uid for entry in _processes()}
+        for folder in SHARED_DIRS:
+            owners |= _owners_in(folder)
         reaped = 0
-        for uid in sorted(live & set(self._uids)):
+        for uid in sorted(owners & set(self._uids)):
             with self._lock:
                 if uid in self._held or not self._claim(uid):
                     continue  # a running job's, here or in another server
             try:
-                kill_uid(uid)
+                _clean_up_after(uid)
                 reaped += 1
             finally:
                 self.release(uid)
@@ -82,10 +85,23 @@ class UidPool:
         try:
             yield uid, NOGROUP
         finally:
-            kill_uid(uid)
-            for folder in SHARED_DIRS:
-                remove_files_of(uid, folder)
+            _clean_up_after(uid)
             self.release(uid)
+
+
+def _clean_up_after(uid: int) -> None:
+    """Everything a job uid left: its processes, then its files in the shared temp dirs."""
+    kill_uid(uid)
+    for folder in SHARED_DIRS:
+        remove_files_of(uid, folder)
+
+
+def _owners_in(folder: str) -> set[int]:
+    try:
+        with os.scandir(folder) as entries:
+            return {entry.stat(follow_symlinks=False).st_uid for entry in entries}
+    except OSError:
+        return set()
 
 
 def _private_dir(path: str) -> str:

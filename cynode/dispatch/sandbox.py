@@ -27,6 +27,7 @@ from pathlib import Path
 from cynode.dispatch import kernel
 from cynode.dispatch.capture import CappedFile, Pump, drain, killpg
 from cynode.dispatch.jobusers import UidPool
+from cynode.dispatch.workspace import take_back
 
 # Every job's environment is PATH=SYSTEM_PATH, LANG=C.UTF-8 and HOME=its work dir (/work inside bwrap, so
 # tools that write to ~ stay inside it), with the job's own env dict laid over it; nothing else.
@@ -107,20 +108,6 @@ def _give_to(workdir: Path, user: tuple[int, int]) -> None:
             os.chown(name, *user, dir_fd=dirfd, follow_symlinks=False)
 
 
-def _take_back(workdir: Path) -> None:
-    """After a job: its work dir belongs to root again (0700), so a later job given the same uid (they are
-    reused, after a restart too) cannot reach what this one left."""
-    try:
-        fd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        return  # the job never started
-    try:
-        os.fchown(fd, os.geteuid(), os.getegid())
-        os.fchmod(fd, 0o700)
-    finally:
-        os.close(fd)
-
-
 class _Watch:
     """Enforces the timeout and cancel on a running job: SIGTERM to its groups, SIGKILL after the grace."""
 
@@ -168,7 +155,7 @@ class Runner(abc.ABC):
                     status, code, error = self._run(argv, Path(workdir), env, limits, sinks, cancel, user)
                 finally:
                     if user:
-                        _take_back(Path(workdir))
+                        take_back(Path(workdir))
         finally:
             for sink in sinks:
                 sink.close()

@@ -64,6 +64,20 @@ def work_root_for(data_dir: str, work_root: str | None, jobs_walk_paths: bool) -
     return inside
 
 
+def take_back(workdir: Path) -> None:
+    """A work dir belongs to the server again (0700), so a later job given the same uid (they are reused, after
+    a restart too) cannot reach what an earlier one left in it."""
+    try:
+        fd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return  # the job never started
+    try:
+        os.fchown(fd, os.geteuid(), os.getegid())
+        os.fchmod(fd, 0o700)
+    finally:
+        os.close(fd)
+
+
 def _reachable_dirs(path: Path) -> None:
     """mkdir -p with every created level 0711, whatever the umask: job users must pass through them."""
     missing = [p for p in (path, *path.parents) if not p.exists()]
@@ -93,6 +107,14 @@ class Workspace:
         for path in (self.log_root, self.artifact_root):
             path.mkdir(exist_ok=True)
             path.chmod(0o700)
+        self._close_work_dirs()
+
+    def _close_work_dirs(self) -> None:
+        """Work dirs a crashed server left with a job uid go back to us (0700): job uids are reused."""
+        with os.scandir(self.work_root) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_uid != os.geteuid():
+                    take_back(Path(entry.path))
 
     def work_dir(self, task_id: str) -> Path:
         return self.work_root / task_id

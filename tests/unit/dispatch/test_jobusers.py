@@ -65,3 +65,21 @@ def test_orphans_of_a_dead_holder_are_killed_but_a_live_holders_jobs_are_not(loc
     finally:
         alive.kill()
         alive.wait()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to own files as a job uid")
+def test_files_a_dead_holders_job_left_in_tmp_are_removed_at_start_up_but_a_live_holders_are_not(lock_dir):
+    orphan, held = UIDS[0], UIDS[1]
+    tag = f"/tmp/cynode-orphan-{os.getpid()}"
+    for uid, path in ((orphan, tag + "-orphan"), (held, tag + "-held")):
+        os.makedirs(path + "/a/b")
+        for folder in (path, path + "/a", path + "/a/b"):
+            os.chown(folder, uid, uid)
+    holder = UidPool(UIDS, lock_dir)
+    assert holder.acquire() == orphan and holder.acquire() == held
+    holder.release(orphan)  # its job "died"; `held` still runs
+    try:
+        assert UidPool(UIDS, lock_dir).reap_orphans() == 1
+        assert not os.path.lexists(tag + "-orphan") and os.path.isdir(tag + "-held/a/b")
+    finally:
+        subprocess.run(["rm", "-rf", tag + "-orphan", tag + "-held"], check=True)

@@ -86,3 +86,16 @@ def test_a_private_data_dir_moves_work_dirs_to_a_shared_root_of_their_own(tmp_pa
         assert closed_ancestor(first) is None and _mode(first) == "0o711"
     finally:
         shutil.rmtree(first, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to leave a work dir owned by a job uid")
+def test_work_dirs_a_crashed_server_left_to_job_uids_are_taken_back_at_start(open_tmp):
+    workspace = Workspace(str(open_tmp / "data"))
+    workspace.prepare()
+    left = workspace.work_dir("crashed-task")
+    left.mkdir()
+    (left / "secret.txt").write_text("job output")
+    os.chown(left, 1_500_000_007, 65534)
+    left.chmod(0o755)
+    workspace.prepare()
+    assert (left.stat().st_uid, _mode(left)) == (os.geteuid(), "0o700")

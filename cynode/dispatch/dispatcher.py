@@ -137,10 +137,14 @@ class Dispatcher:
                 LOG.exception("dispatcher monitor failed")
 
     def _sweep(self, force: bool = False) -> None:
+        """Remove the work dirs of tasks finished longer ago than the retention. Runs at the monitor's first
+        tick, then every SWEEP_SECONDS, or as often as the retention itself when that is shorter."""
         now = utcnow().timestamp()
-        if not force and now - self._last_sweep < SWEEP_SECONDS:
+        retention = self.settings.work_retention_seconds
+        if not force and now - self._last_sweep < min(SWEEP_SECONDS, max(MONITOR_SECONDS, retention)):
             return
         self._last_sweep = now
-        cutoff = utcnow() - timedelta(seconds=self.settings.work_retention_seconds)
+        cutoff = utcnow() - timedelta(seconds=retention)
         for task_id in self.store.finished_tasks_before(self.workspace.work_task_ids(), cutoff):
-            self.workspace.remove_work(task_id)
+            if not self.workspace.remove_work(task_id):
+                LOG.warning("could not remove all of the work dir of task %s: trying again later", task_id)

@@ -71,5 +71,8 @@ def execute(dispatcher, job, cancel) -> None:
         result["error"] = "canceled"
     if status != "completed" or not store.has_later_jobs(job):
         # The task ends with this job: list its outputs first, so whoever sees it finished also sees them.
-        store.add_artifacts(job.task_id, workspace.collect_outputs(job.task_id))
+        outputs = workspace.collect_outputs(job.task_id, dispatcher.settings.task_max_artifact_files,
+                                            dispatcher.settings.task_max_artifact_bytes)
+        store.add_artifacts(job.task_id, outputs.artifacts)
+        result.update(outputs.result_fields())
     store.finish_job(job, "completed" if status == "completed" else "failed", result)

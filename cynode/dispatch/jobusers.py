@@ -7,12 +7,13 @@ under its uid (even one that escaped its process group with setsid) is found and
 
 import fcntl
 import os
-import shutil
 import signal
 import stat
 import tempfile
 import threading
 from contextlib import contextmanager
+
+from cynode.dispatch import safetree
 
 NOGROUP = 65534
 JOB_UIDS = range(1_500_000_000, 1_500_000_000 + 4096)  # far above any real account; never in /etc/passwd
@@ -130,36 +131,21 @@ def kill_uid(uid: int) -> None:
 def remove_files_of(uid: int, folder: str) -> None:
     """Remove what `uid` owns in a world-writable folder (and in the world-writable folders of others in it).
 
-    Runs after the uid's processes are dead, so nothing moves meanwhile; dir fds and lstat mean a symlink the
-    job planted is removed, never followed."""
-    try:
-        pending = [(os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW), SHARED_DEPTH)]
-    except OSError:
-        return  # no such folder here
+    Runs after the uid's processes are dead, so nothing moves meanwhile; lstat and safetree mean a symlink the
+    job planted is removed, never followed, and a tree of any depth goes."""
+    pending = [(folder, SHARED_DEPTH)]
     while pending:
-        fd, depth = pending.pop()
+        path, depth = pending.pop()
         try:
-            for entry in os.scandir(fd):
-                info = entry.stat(follow_symlinks=False)
-                if info.st_uid == uid:
-                    _remove(entry.name, fd, stat.S_ISDIR(info.st_mode))
-                elif stat.S_ISDIR(info.st_mode) and info.st_mode & 0o002 and depth > 1:
-                    pending.append((os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW,
-                                            dir_fd=fd), depth - 1))
+            with os.scandir(path) as entries:
+                for entry in entries:
+                    info = entry.stat(follow_symlinks=False)
+                    if info.st_uid == uid:
+                        safetree.remove(entry.path)
+                    elif stat.S_ISDIR(info.st_mode) and info.st_mode & 0o002 and depth > 1:
+                        pending.append((entry.path, depth - 1))
         except OSError:
-            continue  # gone meanwhile, or replaced by a non-directory
-        finally:
-            os.close(fd)
-
-
-def _remove(name: str, dir_fd: int, is_dir: bool) -> None:
-    try:
-        if is_dir:
-            shutil.rmtree(name, dir_fd=dir_fd)
-        else:
-            os.unlink(name, dir_fd=dir_fd)
-    except OSError:
-        pass  # removed meanwhile; what cannot be removed stays, and is the uid's next job's to see
+            continue  # no such folder here, or gone meanwhile
 
 
 def _processes():

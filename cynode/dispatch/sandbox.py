@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from cynode.dispatch import kernel
+from cynode.dispatch import kernel, safetree
 from cynode.dispatch.capture import CappedFile, Pump, drain, killpg
 from cynode.dispatch.jobusers import UidPool
 from cynode.dispatch.workspace import take_back
@@ -101,11 +101,9 @@ def _child_setup(limits: Limits, user: tuple[int, int] | None, isolate=None):
 
 
 def _give_to(workdir: Path, user: tuple[int, int]) -> None:
-    """chown the work dir tree to the job user; fwalk with dir fds never follows a symlink a job planted."""
-    for _, _, files, dirfd in os.fwalk(workdir):
-        os.chown(dirfd, *user)
-        for name in files:
-            os.chown(name, *user, dir_fd=dirfd, follow_symlinks=False)
+    """chown the work dir tree to the job user through dir fds, iteratively (a tree an earlier job of the task
+    made may be any depth), never following a symlink a job planted."""
+    safetree.chown(workdir, *user)
 
 
 class _Watch:

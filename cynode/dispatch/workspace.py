@@ -14,24 +14,20 @@ others cannot enter (root's ~/.local/share) keeps its work dirs under /var/lib/c
 """
 
 import hashlib
-import mimetypes
 import os
 import shutil
 import stat
-import uuid
+from contextlib import suppress
 from pathlib import Path
 
-MAX_OUTPUT_FILES = 256
+from cynode.dispatch import safetree
+from cynode.dispatch.outputs import COPY_CHUNK, Outputs, collect
+
 SHARED_WORK_ROOT = Path("/var/lib/cynode/work")
-COPY_CHUNK = 1 << 20
 
 
 class TooLarge(ValueError):
     """An upload went over its size limit."""
-
-
-def content_type(name: str) -> str:
-    return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 class UnreachableWorkRoot(ValueError):
@@ -147,45 +143,18 @@ class Workspace:
     def stage(self, task_id: str, attachments) -> Path:
         """Create the work dir (attachments/ and out/) and copy the task's attachments in."""
         work = self.work_dir(task_id)
-        (work / "attachments").mkdir(parents=True, exist_ok=True)
-        (work / "out").mkdir(exist_ok=True)
+        work.mkdir(parents=True, exist_ok=True)
+        for folder in ("attachments", "out"):
+            with suppress(FileExistsError):  # left by an earlier job of the task, maybe as a symlink: not followed
+                os.mkdir(work / folder)
         (self.log_root / task_id).mkdir(mode=0o700, exist_ok=True)
         for item in attachments:
             shutil.copyfile(self.artifact_path(task_id, item.id), work / item.name)
         return work
 
-    def collect_outputs(self, task_id: str) -> list[tuple[str, str, str, int]]:
-        """Copy regular files under out/ into artifact storage: (artifact_id, name, content_type, size) each.
-
-        Symlinks and special files are skipped and never followed: the job controls out/, the copier is root.
-        """
-        out = self.work_dir(task_id) / "out"
-        found = []
-        for folder, dirs, files in os.walk(out, followlinks=False):
-            dirs.sort()
-            for name in sorted(files):
-                if len(found) >= MAX_OUTPUT_FILES:
-                    return found
-                item = self._copy_output(task_id, Path(folder) / name, out)
-                if item:
-                    found.append(item)
-        return found
-
-    def _copy_output(self, task_id: str, path: Path, out: Path):
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:
-            return None  # a symlink, or gone
-        with os.fdopen(fd, "rb") as source:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            artifact_id = str(uuid.uuid4())
-            target = self.artifact_path(task_id, artifact_id)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "wb") as copy:
-                shutil.copyfileobj(source, copy, COPY_CHUNK)
-        name = "out/" + path.relative_to(out).as_posix()
-        return artifact_id, name, content_type(name), target.stat().st_size
+    def collect_outputs(self, task_id: str, max_files: int, max_bytes: int) -> Outputs:
+        """Copy the regular files under the work dir's out/ into artifact storage (see outputs.collect)."""
+        return collect(self.work_dir(task_id), self.artifact_root / task_id, max_files, max_bytes)
 
     def read_log(self, task_id: str, job_id: str, stream: str) -> str:
         try:
@@ -193,9 +162,9 @@ class Workspace:
         except FileNotFoundError:
             return ""
 
-    def remove_work(self, task_id: str) -> None:
-        shutil.rmtree(self.work_dir(task_id), ignore_errors=True)
-        shutil.rmtree(self.log_root / task_id, ignore_errors=True)
+    def remove_work(self, task_id: str) -> bool:
+        """Remove a task's work dir and live logs, never following what a job planted; True when both are gone."""
+        return all([safetree.remove(self.work_dir(task_id)), safetree.remove(self.log_root / task_id)])
 
     def work_task_ids(self) -> list[str]:
         return [entry.name for entry in os.scandir(self.work_root)] if self.work_root.exists() else []

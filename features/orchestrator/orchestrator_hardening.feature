@@ -6,6 +6,125 @@ Feature: Hardening against hostile jobs and clients
 
   # --- 1. job outputs never reach host files ----------------------------------------------------------------
 
+  @req_tasks_artifacts @req_sandbox_isolation @spec_gateway_4_11 @spec_gateway_5_1
+  Scenario Outline: a job whose out folder is a symlink to <target> gets no artifacts, running <runner>
+    Given the server runs jobs <runner>
+    And "alice" is signed in
+    When "alice" creates a script task:
+      """
+      rm -rf out
+      ln -s <target> out
+      """
+    Then the task ends "completed"
+    And the task has no artifacts
+    And the server stored no file for the task
+    And the job's result says no artifacts were collected because "out is a symbolic link, which is never followed: no artifacts collected"
+
+    Examples:
+      | runner             | target     |
+      | in bubblewrap      | /etc       |
+      | in bubblewrap      | ../..      |
+      | in bubblewrap      | /          |
+      | in bubblewrap      | {data_dir} |
+      | as plain processes | /etc       |
+      | as plain processes | ../..      |
+      | as plain processes | /          |
+      | as plain processes | {data_dir} |
+
+  @req_tasks_artifacts @req_sandbox_isolation @spec_gateway_4_11 @spec_gateway_5_1
+  Scenario Outline: symlinks planted deeper in out are listed as skipped and never followed, running <runner>
+    Given the server runs jobs <runner>
+    And "alice" is signed in
+    When "alice" creates a script task:
+      """
+      mkdir -p out/sub
+      echo ok > out/sub/ok.txt
+      ln -s /etc out/sub/etc
+      ln -s /etc/passwd out/passwd
+      ln -s {data_dir} out/data
+      """
+    Then the task ends "completed"
+    And the artifacts of the task are only "out/sub/ok.txt"
+    And the job's result lists 3 skipped outputs with the reason "a symbolic link, which is never followed"
+    And the job's result lists the skipped output "out/sub/etc" with the reason "a symbolic link, which is never followed"
+    And no file the server stored for the task holds "root:"
+
+    Examples:
+      | runner             |
+      | in bubblewrap      |
+      | as plain processes |
+
+  @req_tasks_artifacts @req_sandbox_isolation @spec_gateway_4_11 @spec_gateway_5_1
+  Scenario Outline: hard links and sparse files cannot multiply what the server stores, running <runner>
+    Given the server runs jobs <runner>
+    And "alice" is signed in
+    When "alice" creates a script task:
+      """
+      truncate -s 200M out/a out/b
+      for i in 1 2 3 4 5 6 7 8 9; do ln out/a out/l$i; done
+      """
+    Then the task ends "completed"
+    And the artifacts of the task are:
+      | name  | size_bytes |
+      | out/a | 209715200  |
+    And the job's result lists 9 skipped outputs with the reason "the same file as out/a (a hard link): each file is kept once"
+    And the job's result lists the skipped output "out/b" with the reason "209715200 bytes, over the 58720256 bytes left of the limit of 268435456 bytes per task"
+    And the files the server stored for the task take less than 1 MiB of disk
+
+    Examples:
+      | runner             |
+      | in bubblewrap      |
+      | as plain processes |
+
+  @req_tasks_artifacts @spec_gateway_4_11 @spec_gateway_5_1
+  Scenario: a job keeps at most 256 output files and the result lists the rest
+    Given the server runs jobs in bubblewrap
+    And "alice" is signed in
+    When "alice" creates a script task:
+      """
+      i=1; while [ $i -le 260 ]; do echo $i > out/f$(printf %03d $i); i=$((i+1)); done
+      """
+    Then the task ends "completed"
+    And the task has 256 artifacts
+    And the job's result lists 4 skipped outputs with the reason "over the limit of 256 files per task"
+    And the job's result lists the skipped output "out/f260" with the reason "over the limit of 256 files per task"
+
+  @req_tasks_artifacts @req_sandbox_isolation @spec_gateway_4_11 @spec_gateway_10_3
+  Scenario Outline: a tree 1,200 folders deep neither fails the task nor outlives the retention, running <runner>
+    Given a separate cynode server that runs jobs <runner> and keeps no work dirs
+    And "alice" is signed in
+    When "alice" creates a task with '{"input_mode": "commands", "commands": ["d=out; i=0; while [ $i -lt 1200 ]; do d=$d/d; i=$((i+1)); done; mkdir -p $d && echo deep > $d/f", "echo top > out/top.txt"]}'
+    Then the task ends "completed"
+    And the artifacts of the task are only "out/top.txt"
+    And the job's result lists 1 skipped output with the reason "deeper than 32 folders: not collected"
+    And within 10 seconds the task's work dir is gone from the server
+
+    Examples:
+      | runner             |
+      | in bubblewrap      |
+      | as plain processes |
+
+  @req_tasks_artifacts @spec_gateway_4_11 @spec_gateway_1
+  Scenario Outline: output names with CR/LF or bytes that are not UTF-8 are listed and download safely, running <runner>
+    Given the server runs jobs <runner>
+    And "alice" is signed in
+    When "alice" creates a script task:
+      """
+      printf crlf > "$(printf 'out/a\r\nX-Evil: 1.txt')"
+      printf latin > "$(printf 'out/b\377.txt')"
+      """
+    Then the task ends "completed"
+    # a name cell is a Python string literal, written with Gherkin's own escaping of backslashes
+    And the task's artifacts, their names written as Python strings, download as:
+      | name                       | content | filename*                |
+      | "out/a\\r\\nX-Evil: 1.txt" | crlf    | a%0D%0AX-Evil%3A%201.txt |
+      | "out/b\\\\xff.txt"         | latin   | b%5Cxff.txt              |
+
+    Examples:
+      | runner             |
+      | in bubblewrap      |
+      | as plain processes |
+
   # --- 2. the process runner tells the truth and isolates what it can ---------------------------------------
 
   @req_sandbox_isolation @spec_gateway_10_3

@@ -12,6 +12,7 @@ from tests.bdd.task_steps import (  # pylint: disable=unused-import  # fixtures,
     _feature_server, _leave_nothing_running, _process_server)
 
 # section 1: job outputs
+from tests.bdd.hardening_outputs_steps import *
 # section 2: the process runner
 from tests.bdd.hardening_runner_steps import *
 # section 3: requests

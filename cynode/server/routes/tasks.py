@@ -1,6 +1,7 @@
 """Task routes: create, list, get, result, cancel, logs, artifacts. Every single-task route checks ownership."""
 
 import json
+import urllib.parse
 import uuid
 
 from cynode.contract import MAX_ATTACHMENT_BYTES, TaskStatus
@@ -154,9 +155,18 @@ def get_artifact(deps, req, ref, artifact_id):
     artifact = deps.store.artifact(task.id, artifact_id.lower()) if is_uuid(artifact_id) else None
     if artifact is None:
         raise NotFound("Artifact not found")
-    filename = artifact.name.rsplit("/", 1)[-1].replace('"', "")
     return Reply(200, deps.workspace.artifact_path(task.id, artifact.id), {
-        "Content-Type": artifact.content_type, "Content-Disposition": f'attachment; filename="{filename}"'})
+        "Content-Type": artifact.content_type, "Content-Disposition": content_disposition(artifact.name)})
+
+
+def content_disposition(name: str) -> str:
+    """`attachment` with the file's last name component (RFC 6266): a plain-ASCII `filename` fallback (anything
+    else, quotes and backslashes as "_") and the exact name as RFC 5987 `filename*`, percent-encoded UTF-8.
+    No byte of the name reaches the header unescaped, so a CR/LF in a name cannot add a header."""
+    filename = name.rsplit("/", 1)[-1]
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
+    exact = urllib.parse.quote(filename.encode("utf-8", "backslashreplace"), safe="!#$&+^`|")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{exact}"
 
 
 ROUTES = [

@@ -112,3 +112,16 @@ def assert_all_gone(token: str, timeout: float = 3) -> None:
     while processes_with(token):
         assert time.monotonic() < deadline, f"processes left behind: {processes_with(token)}"
         time.sleep(0.02)
+
+
+def make_deep_tree(top, depth: int, name: str = "d") -> None:
+    """top/d/d/.../d (depth folders) with bottom.txt at the bottom, made through dir fds: a path this long is past
+    PATH_MAX. Use the deep_tmp fixture for it: pytest's own clean-up recurses and cannot remove it."""
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(depth):
+        os.mkdir(name, dir_fd=fd)
+        child = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = child
+    os.close(os.open("bottom.txt", os.O_WRONLY | os.O_CREAT, dir_fd=fd))
+    os.close(fd)

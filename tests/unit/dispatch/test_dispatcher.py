@@ -164,3 +164,52 @@ def test_a_job_that_cannot_even_be_staged_is_recorded_as_failed(world):
     [result] = _results(store, task.id)
     assert result["error"] == "internal error while running the job"
     assert store.task_by_id(task.id).status == "failed"
+
+
+DEEP_TREE = "d=out; i=0; while [ $i -lt 1200 ]; do d=$d/d; i=$((i+1)); done; mkdir -p $d && echo x > $d/f"
+
+
+def test_outputs_that_are_not_kept_are_listed_in_the_result(world):
+    dispatcher, store, owner = world
+    linked = _task(store, owner, "rm -rf out; ln -s / out")
+    dispatcher.run_once()
+    assert store.artifacts_for_task(linked.id) == []
+    [result] = _results(store, linked.id)
+    assert result["artifacts_error"] == "out is a symbolic link, which is never followed: no artifacts collected"
+    assert result["status"] == "completed" and "artifacts_skipped" not in result
+    hard = _task(store, owner, "truncate -s 200M out/a; ln out/a out/b")
+    dispatcher.run_once()
+    assert [a.name for a in store.artifacts_for_task(hard.id)] == ["out/a"]
+    [result] = _results(store, hard.id)
+    assert result["artifacts_skipped"] == [
+        {"name": "out/b", "reason": "the same file as out/a (a hard link): each file is kept once"}]
+    assert result["artifacts_skipped_count"] == 1 and "artifacts_error" not in result
+
+
+def test_a_deep_tree_neither_fails_later_jobs_nor_the_task(world):
+    dispatcher, store, owner = world
+    task = _task(store, owner, DEEP_TREE, "echo second > out/second.txt", "rm -rf out; ln -s /nowhere out", "true")
+    for _ in range(4):
+        assert dispatcher.run_once() is True
+    assert store.task_by_id(task.id).status == "completed", _results(store, task.id)
+    assert "out is a symbolic link" in _results(store, task.id)[-1]["artifacts_error"]
+    assert dispatcher.workspace.remove_work(task.id) is True
+    assert not dispatcher.workspace.work_dir(task.id).exists()
+
+
+def test_with_no_retention_the_monitor_sweeps_a_deep_work_dir_within_seconds(tmp_path):
+    settings = make_settings(tmp_path, workers=1, work_retention_seconds=0)
+    store = Store(settings.database)
+    store.migrate()
+    workspace = Workspace(settings.data_dir)
+    workspace.prepare()
+    dispatcher = Dispatcher(store, ProcessRunner(), settings, workspace)
+    try:
+        dispatcher.start()
+        task = _task(store, store.create_user("owner", None), DEEP_TREE)
+        dispatcher.wake()
+        _wait(lambda: store.task_by_id(task.id).status == "completed")
+        _wait(lambda: not workspace.work_dir(task.id).exists(), timeout=5)
+    finally:
+        dispatcher.stop(grace=0)
+        store.close()

@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from cynode.dispatch.workspace import Workspace, content_type
+from cynode.dispatch.outputs import content_type
+from cynode.dispatch.workspace import Workspace
 
 
 @pytest.fixture(name="workspace")
@@ -41,7 +42,7 @@ def test_outputs_are_copied_but_links_and_special_files_are_not_followed(workspa
     os.symlink(secret, work / "out" / "leak.txt")
     os.symlink(tmp_path, work / "out" / "dirlink")
     os.mkfifo(work / "out" / "fifo")
-    found = {name: (ctype, size) for _, name, ctype, size in workspace.collect_outputs("t1")}
+    found = {name: (ctype, size) for _, name, ctype, size in workspace.collect_outputs("t1", 256, 1 << 20).artifacts}
     assert found == {"out/a.json": ("application/json", 2), "out/sub/b.txt": ("text/plain", 3)}
 
 

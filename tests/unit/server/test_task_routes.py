@@ -13,6 +13,7 @@ from cynode.dispatch.dispatcher import Dispatcher
 from cynode.dispatch.sandbox import ProcessRunner
 from cynode.server.app import make_app
 from cynode.server.deps import Deps
+from cynode.server.routes.tasks import content_disposition
 from tests.support.server import Backend
 
 
@@ -113,7 +114,7 @@ def test_create_with_attachments(alice, backend):
     first = next(a for a in listing["artifacts"] if a["name"] == "attachments/a.txt")
     download = alice("GET", f"/v1/tasks/docs/artifacts/{first['artifact_id']}")
     assert (download.status, download.body) == (200, b"alpha")
-    assert download.header("Content-Disposition") == 'attachment; filename="a.txt"'
+    assert download.header("Content-Disposition") == "attachment; filename=\"a.txt\"; filename*=UTF-8''a.txt"
     assert download.header("Content-Type") == "text/plain"
     for missing in (str(uuid.uuid4()), "not-a-uuid"):
         assert alice("GET", f"/v1/tasks/docs/artifacts/{missing}").status == 404
@@ -227,3 +228,12 @@ def test_an_attachment_over_10_mib_is_refused_and_nothing_is_kept(alice, backend
                                                                 "bytes")
     assert alice("GET", "/v1/tasks").json["tasks"] == []
     assert not list(backend.workspace.artifact_root.iterdir())
+
+
+@pytest.mark.parametrize("name, header", [
+    ("out/a\r\nX-Evil: 1.txt", "attachment; filename=\"a__X-Evil: 1.txt\"; filename*=UTF-8''a%0D%0AX-Evil%3A%201.txt"),
+    ("out/b\\xff \"q\".txt", "attachment; filename=\"b_xff _q_.txt\"; filename*=UTF-8''b%5Cxff%20%22q%22.txt"),
+    ("out/r\u00e9sum\u00e9.pdf", "attachment; filename=\"r_sum_.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf"),
+])
+def test_the_download_name_is_escaped_as_rfc_6266_says(name, header):
+    assert content_disposition(name) == header

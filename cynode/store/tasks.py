@@ -47,8 +47,9 @@ class TaskQueries:
                                       name=self._free_name(owner_id, name), input_mode=input_mode, prompt=prompt,
                                       status="queued", timeout_seconds=timeout_seconds, created_at=now,
                                       updated_at=now)
-                    Job.insert_many([{"id": str(uuid.uuid4()), "task": row.id, "seq": seq, "kind": kind,
-                                      "payload": json.dumps(payload), "status": "queued", "created_at": now}
+                    Job.insert_many([{"id": str(uuid.uuid4()), "task": row.id, "owner": owner_id, "seq": seq,
+                                      "kind": kind, "payload": json.dumps(payload), "status": "queued",
+                                      "created_at": now}
                                      for seq, (kind, payload) in enumerate(jobs)]).execute()
                     self.add_artifacts(row.id, attachments)
                     return task_record(row)

@@ -128,3 +128,13 @@ class TaskQueries:
             Job.update(status="canceled", ended_at=now).where(
                 (Job.task == task_id) & (Job.status.in_(("queued", "running")))).execute()
         return row.status, running
+
+    def cancel_tasks_of(self, owner_id: str) -> list[str]:
+        """Cancel every unfinished task of a user, as cancel_task does one (the caller holds the transaction).
+        Returns the ids of their jobs that were running."""
+        live = ("queued", "running")
+        running = [j.id for j in Job.select(Job.id).where((Job.owner == owner_id) & (Job.status == "running"))]
+        now = utcnow()
+        Task.update(status="canceled", updated_at=now).where((Task.owner == owner_id) & Task.status.in_(live)).execute()
+        Job.update(status="canceled", ended_at=now).where((Job.owner == owner_id) & Job.status.in_(live)).execute()
+        return running

@@ -164,3 +164,24 @@ def test_a_job_that_cannot_even_be_staged_is_recorded_as_failed(world):
     [result] = _results(store, task.id)
     assert result["error"] == "internal error while running the job"
     assert store.task_by_id(task.id).status == "failed"
+
+
+def test_with_a_running_cap_a_users_jobs_wait_while_others_run(tmp_path):
+    """Two workers, at most one running job per user: alice's two jobs run one after the other, bob's beside."""
+    settings = make_settings(tmp_path, workers=2, max_running_per_user=1)
+    store = Store(settings.database)
+    store.migrate()
+    workspace = Workspace(settings.data_dir)
+    workspace.prepare()
+    dispatcher = Dispatcher(store, ProcessRunner(), settings, workspace)
+    alice, bob = store.create_user("alice", None), store.create_user("bob", None)
+    tasks = [_task(store, alice, "sleep 0.4"), _task(store, alice, "sleep 0.4"), _task(store, bob, "sleep 0.4")]
+    dispatcher.start()
+    try:
+        _wait(lambda: all(store.task_by_id(t.id).status == "completed" for t in tasks))
+    finally:
+        dispatcher.stop(grace=0)
+    (a1,), (a2,), (b1,) = (store.jobs_for_task(t.id) for t in tasks)
+    assert a2.started_at >= a1.ended_at  # never two of alice's at once
+    assert b1.started_at < a1.ended_at  # bob did not wait for her
+    store.close()

@@ -15,6 +15,7 @@ from tests.bdd.task_steps import (  # pylint: disable=unused-import  # fixtures,
 # section 2: the process runner
 # section 3: requests
 # section 4: fair dispatch
+from tests.bdd.hardening_store_steps import *
 # section 5: serve flags and schema upgrades
 
 FEATURE = "orchestrator/orchestrator_hardening.feature"

@@ -4,8 +4,12 @@ and disabling a user. Runs on SQLite and PostgreSQL (fixtures in conftest.py).
 
 import multiprocessing
 import threading
+import time
 
 import pytest
+
+from cynode.store.database import connect
+from cynode.store.records import utcnow
 
 TIMEOUT = 300
 
@@ -84,6 +88,26 @@ def test_a_disabled_users_work_is_not_claimed(store, users):
     store.db.execute_sql('UPDATE "user" SET is_active = %s WHERE id = %s'.replace("%s", store.db.param),
                          (False, users["alice"].id))
     assert store.claim_job("w", TIMEOUT) is None
+
+
+def test_a_claimer_that_waited_for_another_serving_a_user_serves_the_next_user(store, users):
+    """Another claimer is serving alice (it holds her row, about to stamp her as just served) when this claimer
+    chooses her as the least recently served: once that one commits, this one takes bob's job, not alice's."""
+    queue(store, users["alice"], 2)
+    queue(store, users["bob"], 2)
+    other = connect(store.url)
+    other.execute_sql("BEGIN IMMEDIATE" if store.backend == "sqlite" else "BEGIN")
+    other.execute_sql(f'UPDATE "user" SET last_claimed_at = {other.param} WHERE handle = {other.param}',
+                      (utcnow(), "alice"))
+    claimed = []
+    claimer = threading.Thread(target=lambda: (claimed.append(store.claim_job("w", TIMEOUT)), store.close()))
+    claimer.start()
+    time.sleep(0.5)
+    assert claimer.is_alive()  # waiting for the other claimer
+    other.execute_sql("COMMIT")
+    other.close()
+    claimer.join(timeout=30)
+    assert name_of(store, claimed[0]) == "bob-1"
 
 
 def test_concurrent_claimers_keep_the_cap_and_never_take_the_same_job(store, users):

@@ -561,7 +561,7 @@ def _rows(owner: str, start: int, stop: int, base: datetime) -> tuple[list[dict]
         task_id, moment = str(uuid.uuid4()), str(base + timedelta(milliseconds=number))
         tasks.append({"id": task_id, "owner_id": owner, "name": f"bulk-{number:06d}", "input_mode": "commands",
                       "prompt": "true", "status": "completed", "created_at": moment, "updated_at": moment})
-        jobs.append({"id": str(uuid.uuid4()), "task_id": task_id, "seq": 0, "kind": "command",
+        jobs.append({"id": str(uuid.uuid4()), "task_id": task_id, "owner_id": owner, "seq": 0, "kind": "command",
                      "payload": '{"command": "true"}', "status": "completed", "created_at": moment,
                      "started_at": moment, "ended_at": moment})
     return tasks, jobs

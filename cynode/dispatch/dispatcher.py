@@ -95,9 +95,11 @@ class Dispatcher:
     # work -----------------------------------------------------------------------------------------------------
 
     def run_once(self) -> bool:
-        """Claim and run one job; False when none was claimable. The seam tests drive directly."""
+        """Claim and run one job; False when none was claimable. The seam tests drive directly.
+
+        The store picks fairly: the user served least recently first, none past `max_running_per_user`."""
         job = self.store.claim_job(f"{self.name}:{threading.current_thread().name}",
-                                   self.settings.job_default_timeout_seconds)
+                                   self.settings.job_default_timeout_seconds, self.settings.max_running_per_user)
         if job is None:
             return False
         cancel = threading.Event()

@@ -7,12 +7,14 @@ from datetime import timedelta
 
 import peewee
 
-from cynode.store.models import Job, Task
+from cynode.store.models import Job, Task, User
 from cynode.store.prepared import Prepared
 from cynode.store.records import JobRecord, utcnow
 from cynode.store.tasks import TERMINAL, job_record
 
 LEASE_GRACE_SECONDS = 60
+MAX_CLAIM_ATTEMPTS = 16  # each retry follows another claimer's commit, so this is never reached in practice
+_RETRY = object()
 
 
 class JobQueries:
@@ -22,40 +24,85 @@ class JobQueries:
     backend: str
 
     @functools.cached_property
-    def _next_claimable(self) -> Prepared:
-        """The oldest claimable job and its task's timeout. PostgreSQL locks the row with SKIP LOCKED, so
-        concurrent claimers never wait for or take the same job."""
-        def build():
-            earlier = Job.alias()
+    def _claim_candidates(self) -> str:
+        """Active users with a claimable job and below the running cap (param: the cap twice, 0 = none), the one
+        served least recently first, then the one whose oldest claimable job is oldest. A job is claimable when
+        it is queued and the job before it in its task is not queued or running (jobs of a task run in order, so
+        that one says it for all earlier ones; an equality lookup on (task_id, seq) is one index probe, which
+        PostgreSQL's planner never trades for a scan of every queued job as it did with `seq <`)."""
+        param = self.db.param
+        return (
+            'SELECT "id", "last_claimed_at" FROM (SELECT u."id", u."last_claimed_at", '
+            '(SELECT q."created_at" FROM "job" AS q WHERE q."owner_id" = u."id" AND q."status" = \'queued\' '
+            'AND NOT EXISTS (SELECT 1 FROM "job" AS e WHERE e."task_id" = q."task_id" AND e."seq" = q."seq" - 1 '
+            'AND e."status" IN (\'queued\', \'running\')) ORDER BY q."created_at" LIMIT 1) AS "oldest" '
+            f'FROM "user" AS u WHERE u."is_active" AND ({param} = 0 OR (SELECT COUNT(*) FROM "job" AS r '
+            f'WHERE r."owner_id" = u."id" AND r."status" = \'running\') < {param})) AS c '
+            'WHERE "oldest" IS NOT NULL ORDER BY "last_claimed_at" ASC NULLS FIRST, "oldest", "id"')
+
+    @functools.cached_property
+    def _lock_owner(self) -> str:
+        """PostgreSQL: wait out any other claimer serving this user; their stamp as it is now."""
+        return f'SELECT "last_claimed_at" FROM "user" WHERE "id" = {self.db.param} FOR UPDATE'
+
+    @functools.cached_property
+    def _next_of_owner(self) -> Prepared:
+        """A user's oldest claimable job and its task's timeout, unless the user is at the cap (params: owner,
+        cap). PostgreSQL also locks the job row with SKIP LOCKED, so claimers never wait for or take one job."""
+        def build(owner, cap):
+            earlier, running = Job.alias(), Job.alias()
             blocked = earlier.select(peewee.SQL("1")).where(
-                (earlier.task == Job.task) & (earlier.seq < Job.seq) & earlier.status.in_(("queued", "running")))
+                (earlier.task == Job.task) & (earlier.seq == Job.seq - 1) & earlier.status.in_(("queued", "running")))
+            busy = running.select(peewee.fn.COUNT(peewee.SQL("*"))).where(
+                (running.owner == owner) & (running.status == "running"))
             query = (Job.select(Job.id, Job.task, Task.timeout_seconds).join(Task)
-                     .where((Job.status == "queued") & ~peewee.fn.EXISTS(blocked))
-                     .order_by(Job.created_at, Job.seq).limit(1))
+                     .where((Job.owner == owner) & (Job.status == "queued") & ~peewee.fn.EXISTS(blocked)
+                            & ((peewee.Value(cap) == 0) | (busy < cap)))
+                     .order_by(Job.created_at).limit(1))  # the index order: no sort of every queued job
             return query.for_update("FOR UPDATE OF t1 SKIP LOCKED") if self.backend == "postgresql" else query
-        return Prepared(self.db, build, 0)
+        return Prepared(self.db, build, 2)
 
-    def claim_job(self, worker: str, default_timeout: int) -> JobRecord | None:
-        """Flip exactly one claimable job to `running` for `worker`, or None. Safe across processes.
+    def claim_job(self, worker: str, default_timeout: int, max_running_per_user: int = 0) -> JobRecord | None:
+        """Flip one claimable job to `running` for `worker`, or None. Safe across processes.
 
-        SQLite transactions begin IMMEDIATE (one writer at a time); the status guard makes the flip conditional.
-        Three statements: find, flip the job (returning it), mark its task running.
+        Fair: the user served least recently goes first, with their oldest claimable job; users at
+        `max_running_per_user` (0 = no cap) are passed over. SQLite transactions begin IMMEDIATE (one writer at a
+        time), so the choice and the flip see one state. On PostgreSQL the chosen user's row is locked first, so
+        two claimers never serve one user at once (the cap holds); a claimer that waited for another finds the
+        user's stamp moved and chooses again, so it serves the next user instead of the same one twice.
         """
+        skipped = set()
+        for _ in range(MAX_CLAIM_ATTEMPTS):
+            with self.db.atomic():
+                outcome = self._claim_attempt(worker, default_timeout, max_running_per_user, skipped)
+            if outcome is not _RETRY:
+                return outcome
+        return None
+
+    def _claim_attempt(self, worker: str, default_timeout: int, cap: int, skipped: set):
+        candidates = [row for row in self.db.execute_sql(self._claim_candidates, (cap, cap)).fetchall()
+                      if row[0] not in skipped]
+        if not candidates:
+            return None
+        owner, stamp = candidates[0]
+        if self.backend == "postgresql" and self.db.execute_sql(self._lock_owner, (owner,)).fetchone()[0] != stamp:
+            return _RETRY  # someone served this user meanwhile: choose again
+        rows = self._next_of_owner.rows(owner, cap)
+        if not rows:
+            skipped.add(owner)  # reached the cap, or their job went, since the candidates were read
+            return _RETRY
         now = utcnow()
-        with self.db.atomic():
-            rows = self._next_claimable.rows()
-            if not rows:
-                return None
-            job_id, task_id = rows[0][(Job, "id")], rows[0][(Job, "task")]
-            timeout = rows[0][(Task, "timeout_seconds")] or default_timeout
-            lease_until = now + timedelta(seconds=timeout + LEASE_GRACE_SECONDS)
-            flipped = list(Job.update(status="running", lease_id=str(uuid.uuid4()), claimed_by=worker, started_at=now,
-                                      lease_expires_at=lease_until)
-                           .where((Job.id == job_id) & (Job.status == "queued")).returning(Job).execute())
-            if not flipped:
-                return None
-            Task.update(status="running", updated_at=now).where(
-                (Task.id == task_id) & (Task.status == "queued")).execute()
+        job_id, task_id = rows[0][(Job, "id")], rows[0][(Job, "task")]
+        timeout = rows[0][(Task, "timeout_seconds")] or default_timeout
+        lease_until = now + timedelta(seconds=timeout + LEASE_GRACE_SECONDS)
+        flipped = list(Job.update(status="running", lease_id=str(uuid.uuid4()), claimed_by=worker, started_at=now,
+                                  lease_expires_at=lease_until)
+                       .where((Job.id == job_id) & (Job.status == "queued")).returning(Job).execute())
+        if not flipped:
+            return _RETRY
+        Task.update(status="running", updated_at=now).where(
+            (Task.id == task_id) & (Task.status == "queued")).execute()
+        User.update(last_claimed_at=now).where(User.id == owner).execute()
         return job_record(flipped[0])
 
     def finish_job(self, job: JobRecord, status: str, result: dict) -> str | None:

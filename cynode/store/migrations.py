@@ -1,34 +1,141 @@
-"""Versioned schema changes, applied in order at start-up. Append new steps; never edit a released one."""
+"""Versioned schema changes, applied in order at start-up. Append new steps; never edit a released one.
 
-from cynode.store import models
+Every step is frozen SQL text: it never reads today's models, so a database at any version upgrades through
+exactly the statements that version's build would have run after it. Steps 1 and 2 are the DDL peewee issued
+for the models of their time (cynode e82712d); the only differences between the backends are the type names in
+TYPES. tests/store/test_migrations.py proves that an upgraded database equals a fresh one and that a fresh one
+equals what today's models describe, on both backends.
+"""
+
+import peewee
+
 from cynode.store.records import utcnow
 
+TYPES = {
+    "sqlite": {"datetime": "DATETIME", "bool": "INTEGER", "bigint": "INTEGER"},
+    "postgresql": {"datetime": "TIMESTAMP", "bool": "BOOLEAN", "bigint": "BIGINT"},
+}
 
-def _v1_users_and_sessions(db):
-    db.create_tables([models.User, models.Session])
+SCHEMA_VERSION = ('CREATE TABLE IF NOT EXISTS "schema_version" ("version" INTEGER NOT NULL PRIMARY KEY, '
+                  '"applied_at" {datetime} NOT NULL)')
+
+_V1_USERS_AND_SESSIONS = (
+    'CREATE TABLE "user" ("id" VARCHAR(36) NOT NULL PRIMARY KEY, "handle" VARCHAR(64) NOT NULL, '
+    '"email" VARCHAR(254), "password_hash" VARCHAR(255), "is_admin" {bool} NOT NULL, "is_active" {bool} NOT NULL, '
+    '"created_at" {datetime} NOT NULL, "updated_at" {datetime} NOT NULL)',
+    'CREATE UNIQUE INDEX "user_handle" ON "user" ("handle")',
+    'CREATE TABLE "session" ("id" VARCHAR(36) NOT NULL PRIMARY KEY, "user_id" VARCHAR(36) NOT NULL, '
+    '"family" VARCHAR(36) NOT NULL, "access_hash" VARCHAR(64) NOT NULL, "refresh_hash" VARCHAR(64) NOT NULL, '
+    '"access_expires_at" {datetime} NOT NULL, "refresh_expires_at" {datetime} NOT NULL, '
+    '"state" VARCHAR(16) NOT NULL, "created_at" {datetime} NOT NULL, "last_used_at" {datetime}, '
+    'FOREIGN KEY ("user_id") REFERENCES "user" ("id") ON DELETE CASCADE)',
+    'CREATE INDEX "session_user_id" ON "session" ("user_id")',
+    'CREATE INDEX "session_family" ON "session" ("family")',
+    'CREATE UNIQUE INDEX "session_access_hash" ON "session" ("access_hash")',
+    'CREATE UNIQUE INDEX "session_refresh_hash" ON "session" ("refresh_hash")',
+)
+
+_JOB_V2_COLUMNS = (
+    '"id" VARCHAR(36) NOT NULL PRIMARY KEY, "task_id" VARCHAR(36) NOT NULL, "seq" INTEGER NOT NULL, '
+    '"kind" VARCHAR(16) NOT NULL, "payload" TEXT NOT NULL, "status" VARCHAR(16) NOT NULL, "result" TEXT, '
+    '"lease_id" VARCHAR(36), "lease_expires_at" {datetime}, "claimed_by" VARCHAR(128), '
+    '"created_at" {datetime} NOT NULL, "started_at" {datetime}, "ended_at" {datetime}')
+_JOB_V2_INDEXES = (
+    'CREATE INDEX "job_task_id" ON "job" ("task_id")',
+    'CREATE INDEX "job_status_created_at" ON "job" ("status", "created_at")',
+    'CREATE UNIQUE INDEX "job_task_id_seq" ON "job" ("task_id", "seq")',
+)
+_TASK_FK = 'FOREIGN KEY ("task_id") REFERENCES "task" ("id") ON DELETE CASCADE'
+
+_V2_TASKS_JOBS_ARTIFACTS = (
+    'CREATE TABLE "task" ("id" VARCHAR(36) NOT NULL PRIMARY KEY, "owner_id" VARCHAR(36) NOT NULL, '
+    '"name" VARCHAR(128) NOT NULL, "input_mode" VARCHAR(16) NOT NULL, "prompt" TEXT NOT NULL, '
+    '"status" VARCHAR(16) NOT NULL, "timeout_seconds" INTEGER, "created_at" {datetime} NOT NULL, '
+    '"updated_at" {datetime} NOT NULL, FOREIGN KEY ("owner_id") REFERENCES "user" ("id") ON DELETE CASCADE)',
+    'CREATE INDEX "task_owner_id" ON "task" ("owner_id")',
+    'CREATE UNIQUE INDEX "task_owner_id_name" ON "task" ("owner_id", "name")',
+    'CREATE INDEX "task_owner_id_created_at" ON "task" ("owner_id", "created_at")',
+    'CREATE INDEX "task_owner_id_status_created_at" ON "task" ("owner_id", "status", "created_at")',
+    'CREATE TABLE "artifact" ("id" VARCHAR(36) NOT NULL PRIMARY KEY, "task_id" VARCHAR(36) NOT NULL, '
+    '"name" VARCHAR(512) NOT NULL, "content_type" VARCHAR(128) NOT NULL, "size_bytes" {bigint} NOT NULL, '
+    f'"created_at" {{datetime}} NOT NULL, {_TASK_FK})',
+    'CREATE INDEX "artifact_task_id" ON "artifact" ("task_id")',
+    'CREATE UNIQUE INDEX "artifact_task_id_name" ON "artifact" ("task_id", "name")',
+    f'CREATE TABLE "job" ({_JOB_V2_COLUMNS}, {_TASK_FK})',
+    *_JOB_V2_INDEXES,
+)
+
+# v3, fair dispatch: every job names its owner (backfilled from its task), and users remember when the dispatcher
+# last served them. SQLite cannot add a NOT NULL foreign-key column, so it rebuilds the job table.
+_V3_OWNER_INDEX = 'CREATE INDEX "job_owner_id_status_created_at" ON "job" ("owner_id", "status", "created_at")'
+_V3_LAST_CLAIMED = 'ALTER TABLE "user" ADD COLUMN "last_claimed_at" {datetime}'
+_JOB_V2_NAMES = ('"id", "task_id", "seq", "kind", "payload", "status", "result", "lease_id", "lease_expires_at", '
+                 '"claimed_by", "created_at", "started_at", "ended_at"')
+_JOB_V2_OF_JOB = ", ".join('"job".' + name for name in _JOB_V2_NAMES.split(", "))
+_V3_FAIR_DISPATCH = {
+    "sqlite": (
+        _V3_LAST_CLAIMED,
+        f'CREATE TABLE "job_v3" ({_JOB_V2_COLUMNS}, "owner_id" VARCHAR(36) NOT NULL, {_TASK_FK}, '
+        'FOREIGN KEY ("owner_id") REFERENCES "user" ("id") ON DELETE CASCADE)',
+        f'INSERT INTO "job_v3" ({_JOB_V2_NAMES}, "owner_id") SELECT {_JOB_V2_OF_JOB}, "task"."owner_id" '
+        'FROM "job" JOIN "task" ON "task"."id" = "job"."task_id"',
+        'DROP TABLE "job"',
+        'ALTER TABLE "job_v3" RENAME TO "job"',
+        *_JOB_V2_INDEXES,
+        _V3_OWNER_INDEX,
+    ),
+    "postgresql": (
+        _V3_LAST_CLAIMED,
+        'ALTER TABLE "job" ADD COLUMN "owner_id" VARCHAR(36)',
+        'UPDATE "job" SET "owner_id" = "task"."owner_id" FROM "task" WHERE "task"."id" = "job"."task_id"',
+        'ALTER TABLE "job" ALTER COLUMN "owner_id" SET NOT NULL',
+        'ALTER TABLE "job" ADD CONSTRAINT "job_owner_id_fkey" FOREIGN KEY ("owner_id") REFERENCES "user" ("id") '
+        'ON DELETE CASCADE',
+        _V3_OWNER_INDEX,
+    ),
+}
 
 
-def _v2_tasks_jobs_artifacts(db):
-    db.create_tables([models.Task, models.Job, models.Artifact])
+def _same_on_both(statements: tuple) -> dict:
+    return {"sqlite": statements, "postgresql": statements}
 
 
-STEPS = (_v1_users_and_sessions, _v2_tasks_jobs_artifacts)
+STEPS = (
+    _same_on_both(_V1_USERS_AND_SESSIONS),
+    _same_on_both(_V2_TASKS_JOBS_ARTIFACTS),
+    _V3_FAIR_DISPATCH,
+)
+
+
+def backend_of(db) -> str:
+    return "postgresql" if isinstance(db, peewee.PostgresqlDatabase) else "sqlite"
+
+
+def _run(db, statement: str) -> None:
+    db.execute_sql(statement.format(**TYPES[backend_of(db)]))
+
+
+def apply_step(db, number: int) -> None:
+    """Run step `number` (1-based) and record it; the caller holds the transaction."""
+    for statement in STEPS[number - 1][backend_of(db)]:
+        _run(db, statement)
+    db.execute_sql(f"INSERT INTO schema_version (version, applied_at) VALUES ({db.param}, {db.param})",
+                   (number, utcnow()))
 
 
 def current_version(db) -> int:
-    db.create_tables([models.SchemaVersion])
-    row = models.SchemaVersion.select(models.SchemaVersion.version).order_by(
-        models.SchemaVersion.version.desc()).first()
-    return row.version if row else 0
+    _run(db, SCHEMA_VERSION)
+    return db.execute_sql("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
 
 
-def migrate(db) -> int:
-    """Apply every step newer than the database's version, each in its own transaction; returns the version."""
+def migrate(db, target: int | None = None) -> int:
+    """Apply every step newer than the database's version (up to `target`, default all), each in its own
+    transaction; returns the version reached."""
+    target = len(STEPS) if target is None else target
     version = current_version(db)
     if version > len(STEPS):
         raise RuntimeError(f"database schema version {version} is newer than this build ({len(STEPS)})")
-    for number, step in enumerate(STEPS[version:], start=version + 1):
+    for number in range(version + 1, target + 1):
         with db.atomic():
-            step(db)
-            models.SchemaVersion.create(version=number, applied_at=utcnow())
-    return len(STEPS)
+            apply_step(db, number)
+    return max(version, target)

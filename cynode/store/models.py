@@ -28,6 +28,7 @@ class User(BaseModel):
     is_active = peewee.BooleanField(default=True)
     created_at = peewee.DateTimeField()
     updated_at = peewee.DateTimeField()
+    last_claimed_at = peewee.DateTimeField(null=True)  # when the dispatcher last took one of their jobs
 
 
 class Session(BaseModel):
@@ -82,11 +83,13 @@ class Job(BaseModel):
     created_at = peewee.DateTimeField()
     started_at = peewee.DateTimeField(null=True)
     ended_at = peewee.DateTimeField(null=True)
+    owner = peewee.ForeignKeyField(User, backref="jobs", on_delete="CASCADE", index=False)  # the task's owner
 
     class Meta:  # pylint: disable=missing-class-docstring
         indexes = (
-            (("status", "created_at"), False),  # claiming the oldest queued job
+            (("status", "created_at"), False),
             (("task", "seq"), True),
+            (("owner", "status", "created_at"), False),  # per user: the oldest queued job, the running count
         )
 
 

@@ -80,12 +80,20 @@ class Store(TaskQueries, JobQueries):
         return User.select().where(User.is_admin & User.is_active).count()
 
     def set_user_active(self, user_id: str, active: bool) -> UserRecord | None:
-        """Enable or disable a user; disabling also revokes every session at once."""
+        """Enable or disable a user (see change_user_active)."""
+        return self.change_user_active(user_id, active)[0]
+
+    def change_user_active(self, user_id: str, active: bool) -> tuple[UserRecord | None, list[str]]:
+        """Enable or disable a user. Disabling, in one transaction, revokes every session and cancels every
+        unfinished task; returns the user and the ids of their jobs that were running, for the caller to kill.
+        Enabling again brings nothing back."""
+        running = []
         with self.db.atomic():
-            User.update(is_active=active, updated_at=utcnow()).where(User.id == user_id).execute()
+            User.update(is_active=active, updated_at=utcnow()).where(User.id == user_id).execute()  # locks the row
             if not active:
                 self.revoke_user_sessions(user_id)
-        return self.user_by_id(user_id)
+                running = self.cancel_tasks_of(user_id)
+        return self.user_by_id(user_id), running
 
     # sessions --------------------------------------------------------------------------------------------
 

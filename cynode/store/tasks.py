@@ -47,8 +47,9 @@ class TaskQueries:
                                       name=self._free_name(owner_id, name), input_mode=input_mode, prompt=prompt,
                                       status="queued", timeout_seconds=timeout_seconds, created_at=now,
                                       updated_at=now)
-                    Job.insert_many([{"id": str(uuid.uuid4()), "task": row.id, "seq": seq, "kind": kind,
-                                      "payload": json.dumps(payload), "status": "queued", "created_at": now}
+                    Job.insert_many([{"id": str(uuid.uuid4()), "task": row.id, "owner": owner_id, "seq": seq,
+                                      "kind": kind, "payload": json.dumps(payload), "status": "queued",
+                                      "created_at": now}
                                      for seq, (kind, payload) in enumerate(jobs)]).execute()
                     self.add_artifacts(row.id, attachments)
                     return task_record(row)
@@ -127,3 +128,13 @@ class TaskQueries:
             Job.update(status="canceled", ended_at=now).where(
                 (Job.task == task_id) & (Job.status.in_(("queued", "running")))).execute()
         return row.status, running
+
+    def cancel_tasks_of(self, owner_id: str) -> list[str]:
+        """Cancel every unfinished task of a user, as cancel_task does one (the caller holds the transaction).
+        Returns the ids of their jobs that were running."""
+        live = ("queued", "running")
+        running = [j.id for j in Job.select(Job.id).where((Job.owner == owner_id) & (Job.status == "running"))]
+        now = utcnow()
+        Task.update(status="canceled", updated_at=now).where((Task.owner == owner_id) & Task.status.in_(live)).execute()
+        Job.update(status="canceled", ended_at=now).where((Job.owner == owner_id) & Job.status.in_(live)).execute()
+        return running

@@ -17,6 +17,7 @@ from tests.bdd.hardening_outputs_steps import *
 from tests.bdd.hardening_runner_steps import *
 # section 3: requests
 # section 4: fair dispatch
+from tests.bdd.hardening_store_steps import *
 # section 5: serve flags and schema upgrades
 
 FEATURE = "orchestrator/orchestrator_hardening.feature"

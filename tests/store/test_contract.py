@@ -42,9 +42,7 @@ def test_migrate_applies_only_the_missing_steps(url):
         with store.db.connection_context():
             assert migrations.current_version(store.db) == 0
             with store.db.atomic():
-                migrations.STEPS[0](store.db)
-                store.db.execute_sql("INSERT INTO schema_version (version, applied_at) VALUES (1, %s)"
-                                     .replace("%s", store.db.param), (utcnow(),))
+                migrations.apply_step(store.db, 1)
         store.create_user("kept", None)
         assert store.migrate() == len(migrations.STEPS)
         assert versions(store) == list(range(1, len(migrations.STEPS) + 1))

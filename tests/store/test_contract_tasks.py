@@ -3,16 +3,14 @@
 Runs on SQLite and PostgreSQL (fixtures in conftest.py), like the rest of the contract.
 """
 
-import multiprocessing
-import threading
 import uuid
 from datetime import timedelta
 
 import pytest
 
 from cynode.store.records import utcnow
+from tests.store.claimers import TIMEOUT, claim_in_processes, claim_in_threads
 
-TIMEOUT = 300
 
 
 @pytest.fixture(name="owner")
@@ -179,57 +177,15 @@ def test_finished_tasks_before_a_cutoff(store, owner):
 def test_concurrent_claimers_never_take_the_same_job(store, owner):
     """Several dispatchers (threads here, processes in production) share one queue: each job runs once."""
     made = {task(store, owner).id for _ in range(12)}
-    claimed, errors = [], []
-
-    def worker(name):
-        try:
-            while (job := store.claim_job(name, TIMEOUT)) is not None:
-                claimed.append(job.task_id)
-        except Exception as exc:  # pylint: disable=broad-exception-caught  # reported below, not lost in a thread
-            errors.append(exc)
-        finally:
-            store.close()  # this thread's connection
-
-    threads = [threading.Thread(target=worker, args=(f"w{n}",)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
+    claimed = claim_in_threads(store, 4)
     assert sorted(claimed) == sorted(made)
-
-
-def _claim_all(url: str, name: str, out) -> None:
-    """A separate process with its own Store, as a second server or worker would have."""
-    from cynode.store.store import Store  # pylint: disable=import-outside-toplevel  # fresh in the child
-
-    store = Store(url)
-    try:
-        while (job := store.claim_job(name, TIMEOUT)) is not None:
-            out.put(job.task_id)
-    finally:
-        store.close()
-        out.put(None)
 
 
 def test_claimers_in_separate_processes_never_take_the_same_job(store, owner):
     made = {task(store, owner).id for _ in range(30)}
     url = store.url
     store.close()  # the children open their own connections
-    context = multiprocessing.get_context("spawn")
-    out = context.Queue()
-    processes = [context.Process(target=_claim_all, args=(url, f"p{n}", out)) for n in range(3)]
-    for process in processes:
-        process.start()
-    claimed, finished = [], 0
-    while finished < len(processes):
-        item = out.get(timeout=60)
-        finished += item is None
-        if item is not None:
-            claimed.append(item)
-    for process in processes:
-        process.join(timeout=30)
-        assert process.exitcode == 0
+    claimed = claim_in_processes(url, 3)
     assert sorted(claimed) == sorted(made)
 
 

@@ -213,3 +213,25 @@ def test_with_no_retention_the_monitor_sweeps_a_deep_work_dir_within_seconds(tmp
     finally:
         dispatcher.stop(grace=0)
         store.close()
+
+
+
+def test_with_a_running_cap_a_users_jobs_wait_while_others_run(tmp_path):
+    """Two workers, at most one running job per user: alice's two jobs run one after the other, bob's beside."""
+    settings = make_settings(tmp_path, workers=2, max_running_per_user=1)
+    store = Store(settings.database)
+    store.migrate()
+    workspace = Workspace(settings.data_dir)
+    workspace.prepare()
+    dispatcher = Dispatcher(store, ProcessRunner(), settings, workspace)
+    alice, bob = store.create_user("alice", None), store.create_user("bob", None)
+    tasks = [_task(store, alice, "sleep 0.4"), _task(store, alice, "sleep 0.4"), _task(store, bob, "sleep 0.4")]
+    dispatcher.start()
+    try:
+        _wait(lambda: all(store.task_by_id(t.id).status == "completed" for t in tasks))
+    finally:
+        dispatcher.stop(grace=0)
+    (a1,), (a2,), (b1,) = (store.jobs_for_task(t.id) for t in tasks)
+    assert a2.started_at >= a1.ended_at  # never two of alice's at once
+    assert b1.started_at < a1.ended_at  # bob did not wait for her
+    store.close()

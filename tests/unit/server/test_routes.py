@@ -1,6 +1,8 @@
 """Health, auth and user routes through the real app (WSGI, real SQLite store): what an API client sees."""
 
 import logging
+import threading
+import time
 
 import pytest
 
@@ -211,3 +213,27 @@ def test_one_log_line_per_request_without_secrets(backend, caplog):
     text = "\n".join(lines)
     for secret in ("p@ssw0rd-secret", tokens.access, tokens.refresh):
         assert secret not in text
+
+
+def test_disabling_a_user_cancels_their_tasks_and_kills_their_running_job_at_once(backend):
+    """No monitor thread runs here (the dispatcher is not started), so only the disable route can kill the job."""
+    dispatcher = Dispatcher(backend.store, ProcessRunner(), backend.settings, backend.workspace)
+    backend.app = make_app(Deps(backend.settings, backend.store, backend.workspace, dispatcher))
+    bob = backend.add_user("bob")
+    long = backend.store.create_task(bob.id, "long", "commands", "sleep 30", [("command", {"command": "sleep 30"})])
+    later = backend.store.create_task(bob.id, "later", "commands", "true", [("command", {"command": "true"})])
+    worker = threading.Thread(target=dispatcher.run_once)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while backend.store.task_by_id(long.id).status != "running" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # the job's process is up
+    started = time.monotonic()
+    disabled = backend.call("POST", "/v1/users/bob/disable", token=backend.session().access)
+    worker.join(timeout=10)
+    assert not worker.is_alive() and time.monotonic() - started < 10
+    assert (disabled.status, disabled.json["is_active"]) == (200, False)
+    assert [backend.store.task_by_id(t.id).status for t in (long, later)] == ["canceled", "canceled"]
+    assert backend.call("POST", "/v1/users/bob/enable", token=backend.session().access).json["is_active"] is True
+    assert [backend.store.task_by_id(t.id).status for t in (long, later)] == ["canceled", "canceled"]
+    assert dispatcher.run_once() is False

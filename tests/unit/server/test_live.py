@@ -33,9 +33,6 @@ def test_an_oversized_json_body_is_a_413_problem(server):
     assert json.loads(response.read())["detail"] == "request body exceeds 1024 bytes"
 
 
-@pytest.mark.xfail(strict=True, reason="serve.py: waitress's max_request_body_size (upload_limit) answers a body "
-                                       "declared beyond it itself, as text/plain 'Request Entity Too Large', not a "
-                                       "problem document")
 def test_a_body_beyond_the_upload_limit_is_a_413_problem_too(server):
     response = post_declaring(server, upload_limit(1024) + 1)
     assert response.status == 413

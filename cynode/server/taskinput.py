@@ -69,14 +69,13 @@ def _string(body: dict, key: str) -> str | None:
     return body[key]
 
 
-def _check_input_size(body: dict, prompt: str) -> None:
-    """Prompt, script and commands together are at most MAX_TASK_INPUT_BYTES (what the client sent counts)."""
-    size = len(prompt.encode())
+def _check_input_size(body: dict) -> None:
+    """Prompt (a script is one) and commands together are at most MAX_TASK_INPUT_BYTES: what the client sent
+    counts, not a prompt derived from its commands. Called once the fields' types are checked."""
+    size = len(body.get("prompt", "").encode())
     if size > MAX_PROMPT_BYTES:
         raise BadRequest(f"prompt exceeds {MAX_PROMPT_BYTES} bytes")
-    if "commands" in body:  # a prompt derived from the commands is not counted twice
-        derived = "prompt" not in body or not body["prompt"]
-        size = (0 if derived else size) + sum(len(command.encode()) for command in body["commands"])
+    size += sum(len(command.encode()) for command in body.get("commands", ()))
     if size > MAX_TASK_INPUT_BYTES:
         raise BadRequest(f"task input (prompt and commands together) exceeds {MAX_TASK_INPUT_BYTES} bytes")
 
@@ -97,7 +96,7 @@ def parse_fields(body: dict, max_timeout: int) -> TaskInput:
         raise BadRequest("Prompt is required")
     else:
         jobs = [(mode, {mode: prompt})]
-    _check_input_size(body, prompt)
+    _check_input_size(body)
     name = _string(body, "task_name")
     return TaskInput(mode, prompt, normalise_name(name) if name else None, jobs, _timeout(body, max_timeout))
 

@@ -11,7 +11,7 @@ import json
 import threading
 import wsgiref.util
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from cynode.dispatch.workspace import Workspace
 from cynode.server.app import make_app, upload_limit
@@ -115,7 +115,9 @@ def _environ(method, path, body, headers, remote_addr) -> dict:
         body = json.dumps(body)
         headers = {"Content-Type": "application/json", **headers}
     data = body.encode() if isinstance(body, str) else (body or b"")
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": parts.path, "QUERY_STRING": parts.query,
+    # PEP 3333: PATH_INFO is the percent-decoded path, its bytes as latin-1 (as waitress passes it)
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": unquote(parts.path, encoding="latin-1"),
+               "QUERY_STRING": parts.query,
                "REMOTE_ADDR": remote_addr, "CONTENT_LENGTH": str(len(data)), "wsgi.input": io.BytesIO(data)}
     for name, value in headers.items():
         key = name.upper().replace("-", "_")

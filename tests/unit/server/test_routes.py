@@ -57,10 +57,50 @@ def test_login_returns_a_bearer_pair_that_works(backend):
     ({"handle": "", "password": "x"}, "handle is required"),
     ({"handle": 5, "password": "x"}, "handle must be a string"),
     ([1, 2], "Invalid request body"),
+    ({"handle": "h" * 65, "password": "x"}, "handle: at most 64 characters"),
 ])
 def test_login_validation(backend, body, detail):
     response = backend.call("POST", "/v1/auth/login", body=body if isinstance(body, dict) else str(body))
     assert (response.status, response.json["detail"]) == (400, detail)
+
+
+def test_handle_and_password_lengths_are_capped(tmp_path):
+    backend = Backend(tmp_path)  # the default body limit, roomy enough for long passwords
+    try:
+        longest = backend.call("POST", "/v1/auth/login", body={"handle": "h" * 64, "password": "p" * 1024})
+        assert (longest.status, longest.json["detail"]) == (401, "Invalid credentials")
+        too_long = backend.call("POST", "/v1/auth/login", body={"handle": "admin", "password": "p" * 1025})
+        assert (too_long.status, too_long.json["detail"]) == (400, "password: at most 1024 characters")
+        huge = backend.call("POST", "/v1/auth/login", body={"handle": "h" * (2 << 20), "password": "x"})
+        assert (huge.status, huge.json["detail"]) == (400, "handle: at most 64 characters")
+    finally:
+        backend.close()
+
+
+@pytest.mark.parametrize("raw, problem", [
+    (rb'{"handle": "\ud800", "password": "x"}', "text must be valid Unicode"),
+    (rb'{"handle": "admin", "password": "a\u0000b"}', "NUL characters"),
+])
+def test_login_text_that_cannot_be_stored_is_a_400(backend, raw, problem):
+    response = backend.call("POST", "/v1/auth/login", body=raw, headers={"Content-Type": "application/json"})
+    assert response.status == 400 and response.json["detail"].startswith(f"Invalid request body: {problem}")
+
+
+@pytest.mark.parametrize("path, detail", [
+    ("/v1/tasks/%00", "Invalid path: NUL characters (\\u0000) are not allowed"),
+    ("/v1/tasks/ab%FFcd", "Invalid path: text must be UTF-8"),
+    ("/v1/tasks/%ED%A0%80", "Invalid path: text must be UTF-8"),  # a lone surrogate, encoded
+    ("/v1/tasks?status=%00", "Invalid query string: NUL characters (\\u0000) are not allowed"),
+    ("/v1/tasks?name=%C3", "Invalid query string: text must be UTF-8"),
+])
+def test_urls_that_are_not_storable_text_are_a_400(backend, path, detail):
+    response = backend.call("GET", path, token=backend.session().access)
+    assert (response.status, response.json["detail"]) == (400, detail)
+
+
+def test_a_utf8_path_still_names_its_task(backend):
+    response = backend.call("GET", "/v1/tasks/caf%C3%A9", token=backend.session().access)
+    assert (response.status, response.json["detail"]) == (404, "Task not found")
 
 
 def test_login_failures_all_look_the_same(backend):
@@ -216,3 +256,17 @@ def test_one_log_line_per_request_without_secrets(backend, caplog):
     text = "\n".join(lines)
     for secret in ("p@ssw0rd-secret", tokens.access, tokens.refresh):
         assert secret not in text
+
+
+def test_the_request_log_escapes_what_the_client_sent(backend, caplog):
+    forged = "/x%0a2026-01-01%2000:00:00,000%20INFO%20cynode.http%20method=GET%20path=/v1/admin%20status=200"
+    with caplog.at_level(logging.INFO, logger="cynode.http"):
+        backend.call("GET", forged)
+        backend.call("GET", "/v1/tasks/caf%C3%A9%E2%80%A8%5C%FF")
+        backend.call("GET\x1b[2J", "/healthz")
+    lines = [r.getMessage() for r in caplog.records if r.name == "cynode.http"]
+    assert lines[0].startswith("method=GET path=/x\\x0a2026-01-01\\x2000:00:00,000\\x20INFO\\x20cynode.http"
+                               "\\x20method=GET\\x20path=/v1/admin\\x20status=200 status=404 ms=")
+    assert lines[1].startswith("method=GET path=/v1/tasks/caf\u00e9\\u2028\\x5c\\xff status=400 ")
+    assert lines[2].startswith("method=GET\\x1b[2J path=/healthz status=")
+    assert all("\n" not in line and len(line.split(" ")) == 6 for line in lines), lines

@@ -14,6 +14,7 @@ from tests.bdd.task_steps import (  # pylint: disable=unused-import  # fixtures,
 # section 1: job outputs
 # section 2: the process runner
 # section 3: requests
+from tests.bdd.hardening_requests_steps import *
 # section 4: fair dispatch
 # section 5: serve flags and schema upgrades
 

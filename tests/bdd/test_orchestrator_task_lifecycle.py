@@ -19,14 +19,6 @@ FEATURE = "orchestrator/orchestrator_task_lifecycle.feature"
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug: a multipart body over the upload limit gets waitress's own text/plain 413 (never logged), not a 413 "
-    "problem: serve.py gives waitress max_request_body_size equal to app.upload_limit()"))
-@scenario(FEATURE, "a multipart body declaring more than the upload limit is a 413 problem")
-def test_multipart_body_over_the_upload_limit():
-    """Bound here for its xfail mark; the steps are below."""
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "known limit: ProcessRunner runs root's jobs unprivileged in <data_dir>/work/<task>; when an ancestor of the "
     "data dir is private (the default ~/.local/share/cynode under /root), python cannot open its script. The "
     "server names the closed directory in a start-up warning and in /readyz"))

@@ -125,6 +125,12 @@ def log_text(text: str) -> str:
     return "".join(_escape(c) if not c.isprintable() or c.isspace() or c == "\\" else c for c in text)
 
 
+def log_message(text: str) -> str:
+    """Free text for the log (a message of the HTTP server's, holding a path): non-printables escaped, as in
+    log_text, but spaces kept."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
 def _escape(char: str) -> str:
     code = ord(char)
     if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, kept by surrogateescape

@@ -23,7 +23,7 @@ import os
 import signal
 import sys
 
-from cynode.server.app import make_app, server_problem, upload_limit
+from cynode.server.app import log_message, make_app, server_problem, upload_limit
 from cynode.server.bootstrap import ensure_admin
 from cynode.server.deps import Deps
 from cynode.server.errors import ApiError
@@ -102,6 +102,19 @@ def _open(settings):
     return Deps(settings, store, workspace, dispatcher, notes=tuple(notes))
 
 
+class _EscapedMessages(logging.Filter):
+    """waitress puts request paths into its own log messages ("Client disconnected while serving /x..."):
+    escaped like the request log, so a client cannot add lines to the server's log through them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        record.msg, record.args = log_message(message), None
+        return True
+
+
+_WAITRESS_LOG_FILTER = _EscapedMessages()
+
+
 def create_server(app, host: str, port: int, threads: int, body_limit: int, socket_map: dict | None = None):
     """waitress serving `app`. Every error waitress answers by itself, without calling the app (a body over
     `body_limit`, an unparsable request, header fields too large, an unsupported transfer coding, a crash), is a
@@ -127,6 +140,7 @@ def create_server(app, host: str, port: int, threads: int, body_limit: int, sock
             self.content_length = len(body)
             self.write(body)
 
+    logging.getLogger("waitress").addFilter(_WAITRESS_LOG_FILTER)  # once: the same filter is never added twice
     socket_map = {} if socket_map is None else socket_map
     # waitress refuses a Content-Length >= its limit; the app's limits let a body of exactly the limit through.
     # waitress would strip X-Forwarded-For from every peer (none is its trusted proxy), so the setting

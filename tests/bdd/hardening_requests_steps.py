@@ -17,7 +17,8 @@ from tests.bdd.task_steps_support import tasks_of, token_for
 
 def resident_mib(world) -> float:
     """The server process's resident memory (VmRSS) in MiB."""
-    status = open(f"/proc/{world.server.process.pid}/status", encoding="ascii").read()  # pylint: disable=R1732
+    with open(f"/proc/{world.server.process.pid}/status", encoding="ascii") as proc_status:
+        status = proc_status.read()
     return int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024
 
 

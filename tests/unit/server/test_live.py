@@ -76,3 +76,11 @@ def test_what_waitress_refuses_by_itself_is_a_problem_and_logged(server, caplog,
     assert problem["instance"] == headers["x-request-id"]
     logged = [r.getMessage() for r in caplog.records if r.name == "cynode.http"]
     assert any(f"status={status} " in entry and headers["x-request-id"] in entry for entry in logged), logged
+
+
+def test_waitress_own_messages_cannot_add_lines_to_the_log(server, caplog):  # pylint: disable=unused-argument
+    """waitress logs e.g. "Client disconnected while serving <path>" with the path a client sent."""
+    with caplog.at_level(logging.INFO, logger="waitress"):
+        logging.getLogger("waitress").info("Client disconnected while serving %s", "/x\n2026-01-01 INFO forged")
+    [record] = [r for r in caplog.records if r.name == "waitress"]
+    assert record.getMessage() == "Client disconnected while serving /x\\x0a2026-01-01 INFO forged"

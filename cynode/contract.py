@@ -11,6 +11,15 @@ LIST_LIMIT_MAX = 200
 MAX_ATTACHMENTS = 16
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
+# Login fields are capped before the server keeps or hashes them. A handle is 1-64 characters (the server's
+# handle pattern). 1024 characters is far past any passphrase or password-manager output (NIST SP 800-63B asks
+# for at least 64) while keeping each scrypt input, and each rate-limiter key, small.
+MAX_HANDLE_LENGTH = 64
+MAX_PASSWORD_LENGTH = 1024
+
+# A task's whole input (prompt, script, commands together), in UTF-8 bytes: the CLI's task-file limit.
+MAX_TASK_INPUT_BYTES = 1 << 20
+
 
 class TaskStatus(str, Enum):
     """Task status as the API reports it."""
@@ -39,7 +48,9 @@ PROBLEM_TYPES = {
     409: ("urn:cynodeai:error:conflict", "Conflict"),
     413: ("urn:cynodeai:error:payload_too_large", "Payload Too Large"),
     429: ("urn:cynodeai:error:rate_limit", "Too Many Requests"),
+    431: ("urn:cynodeai:error:validation", "Request Header Fields Too Large"),
     500: ("urn:cynodeai:error:internal", "Internal Server Error"),
+    501: ("urn:cynodeai:error:not_implemented", "Not Implemented"),
     502: ("urn:cynodeai:error:upstream", "Bad Gateway"),
     503: ("urn:cynodeai:error:upstream", "Service Unavailable"),
     504: ("urn:cynodeai:error:upstream", "Gateway Timeout"),

@@ -46,7 +46,7 @@ SPECS = (
     Spec("access_token_ttl", 900, int, "access token lifetime in seconds"),
     Spec("refresh_token_ttl", 7 * 24 * 3600, int, "refresh token (session) lifetime in seconds"),
     Spec("login_limit_per_ip", 60, int, "login attempts per client IP per minute"),
-    Spec("login_limit_per_handle", 10, int, "failed login attempts per handle per minute"),
+    Spec("login_limit_per_handle", 10, int, "failed login attempts per handle and client address per minute"),
     Spec("max_body_bytes", 10 * 1024 * 1024, int, "largest accepted request body in bytes"),
     Spec("trust_proxy_headers", False, bool, "take the client IP from X-Forwarded-For / X-Real-IP"),
     Spec("workers", 4, int, "dispatcher threads running jobs (0 = this server runs no jobs)"),

@@ -5,12 +5,14 @@ import logging
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
 
 import bottle
 
-from cynode.contract import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
+from cynode.contract import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, PROBLEM_TYPES
 from cynode.server.deps import Reply
 from cynode.server.errors import PROBLEM_CONTENT_TYPE, ApiError, problem_body
+from cynode.server.jsonio import text_problem
 from cynode.server.routes import auth as auth_routes
 from cynode.server.routes import health as health_routes
 from cynode.server.routes import tasks as task_routes
@@ -85,12 +87,76 @@ def make_app(deps) -> "RequestLog":
     json_limit = deps.settings.max_body_bytes
 
     @app.hook("before_request")
-    def _body_limit():
+    def _check_request():
         limit = upload_limit(json_limit) if bottle.request.content_type.startswith("multipart/") else json_limit
         if bottle.request.content_length > limit:
             raise bottle.HTTPError(413, f"request body exceeds {limit} bytes")
+        problem = url_problem(bottle.request.environ)
+        if problem:
+            raise bottle.HTTPError(400, problem)
 
     return RequestLog(app)
+
+
+def url_problem(environ) -> str | None:
+    """Why the path or query string cannot be taken as text (not UTF-8, or holding NUL), or None.
+
+    bottle would drop bytes that are not UTF-8 from the path (`/v1/tasks/ab%FFcd` naming task `abcd`) and pass
+    NUL on to the database; both are a 400 instead.
+    """
+    path = environ.get("bottle.raw_path", environ.get("PATH_INFO", "")).encode("latin-1", "replace")
+    query = unquote_to_bytes(environ.get("QUERY_STRING", "").replace("+", " "))
+    for what, raw in (("path", path), ("query string", query)):
+        try:
+            problem = text_problem(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            problem = "text must be UTF-8"
+        if problem:
+            return f"Invalid {what}: {problem}"
+    return None
+
+
+def log_text(text: str) -> str:
+    """`text` for one log line: control characters, other non-printables, whitespace and backslashes escaped
+    (`\\x0a`, `\\u2028`), so nothing a client sends can end the line, add fields or hide text. A byte that is
+    not UTF-8 (decoded with surrogateescape) shows as `\\xNN`."""
+    if text.isprintable() and " " not in text and "\\" not in text:
+        return text
+    return "".join(_escape(c) if not c.isprintable() or c.isspace() or c == "\\" else c for c in text)
+
+
+def log_message(text: str) -> str:
+    """Free text for the log (a message of the HTTP server's, holding a path): non-printables escaped, as in
+    log_text, but spaces kept."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, kept by surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def log_path(raw: str) -> str:
+    """A WSGI path (the request's bytes as latin-1) as UTF-8 text for the log, escaped."""
+    return log_text(raw.encode("latin-1", "replace").decode("utf-8", "surrogateescape"))
+
+
+def log_request(method, path: str, status, started: float, user, request_id: str) -> None:
+    """The one request-log line (spec/gateway.md §1); every field a client influences is escaped."""
+    LOG.info("method=%s path=%s status=%s ms=%.1f user=%s request_id=%s", log_text(str(method)), log_path(path),
+             status, (time.perf_counter() - started) * 1000, log_text(str(user)), request_id)
+
+
+def server_problem(status: int, detail: str, method, path) -> tuple[str, list, bytes]:
+    """(status line, headers, body) for an error the HTTP server answers itself, before the app sees the request
+    (waitress: a body over its limit, an unparsable request); logged like every request."""
+    started, request_id = time.perf_counter(), uuid.uuid4().hex
+    title = PROBLEM_TYPES.get(status, PROBLEM_TYPES[500 if status >= 500 else 400])[1]
+    body = problem_body(status, detail, request_id).encode()
+    log_request(method or "-", path or "-", status, started, "-", request_id)
+    return f"{status} {title}", [("Content-Type", PROBLEM_CONTENT_TYPE), ("X-Request-Id", request_id)], body
 
 
 class RequestLog:
@@ -110,7 +176,7 @@ class RequestLog:
 
         try:
             return self.app(environ, recording_start_response)
-        finally:
-            LOG.info("method=%s path=%s status=%s ms=%.1f user=%s request_id=%s", environ.get("REQUEST_METHOD"),
-                     environ.get("PATH_INFO"), status_holder[0] if status_holder else "-",
-                     (time.perf_counter() - started) * 1000, environ.get("cynode.user_id", "-"), request_id)
+        finally:  # bottle keeps the request's own path bytes in bottle.raw_path (PATH_INFO it re-decodes)
+            log_request(environ.get("REQUEST_METHOD"), environ.get("bottle.raw_path", environ.get("PATH_INFO", "")),
+                        status_holder[0] if status_holder else "-", started, environ.get("cynode.user_id", "-"),
+                        request_id)

@@ -12,18 +12,48 @@ def rfc3339(moment) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
+def text_problem(text: str) -> str | None:
+    """Why `text` cannot be stored (every backend, PostgreSQL included), or None when it can."""
+    if "\x00" in text:
+        return "NUL characters (\\u0000) are not allowed"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "text must be valid Unicode (a lone surrogate such as \\ud800 cannot be stored)"
+    return None
+
+
+def decode_json(raw: bytes, *, what: str = "Invalid request body") -> dict:
+    """The one JSON decoder for request bodies: a JSON object whose every string (keys included) can be stored.
+
+    400 `what` for anything else; the detail names the problem for text that cannot be stored. Walking the
+    value is iterative, and nesting too deep for the decoder is a 400, never a RecursionError (500).
+    """
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):  # UnicodeDecodeError (not UTF-8) is a ValueError
+        raise BadRequest(what) from None
+    if not isinstance(data, dict):
+        raise BadRequest(what)
+    todo: list = [data]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, dict):
+            todo.extend(value)  # the keys
+            todo.extend(value.values())
+        elif isinstance(value, list):
+            todo.extend(value)
+        elif isinstance(value, str) and (problem := text_problem(value)):
+            raise BadRequest(f"{what}: {problem}")
+    return data
+
+
 def read_json(request, *, allow_empty: bool = False) -> dict:
     """The request body as a JSON object, or 400. (Size is enforced before routing.)"""
     raw = request.body.read()
     if not raw.strip() and allow_empty:
         return {}
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("Invalid request body") from None
-    if not isinstance(data, dict):
-        raise BadRequest("Invalid request body")
-    return data
+    return decode_json(raw)
 
 
 def text_field(data: dict, name: str, *, required: bool = True) -> str | None:

@@ -6,11 +6,12 @@ A test compares its paths with the app's routes, and CI runs schemathesis agains
 import json
 
 from cynode import __version__
-from cynode.contract import LIST_LIMIT_MAX, TaskStatus
+from cynode.contract import LIST_LIMIT_MAX, MAX_HANDLE_LENGTH, MAX_PASSWORD_LENGTH, TaskStatus
 from cynode.server.routes.users import HANDLE_PATTERN, MIN_PASSWORD_LENGTH, RESERVED_HANDLES
 
 _JSON = "application/json"
 _PROBLEM = "application/problem+json"
+_NO_NUL = r"^[^\x00]*$"  # text a request sends must be storable: no NUL (and valid Unicode, which JSON text is)
 
 
 def _ref(name: str) -> dict:
@@ -29,8 +30,19 @@ def _errors(*codes: int) -> dict:
             for code in codes}
 
 
+# Any JSON a request may carry, unknown fields included: every string and key storable (jsonio.decode_json).
+_STORABLE = {"anyOf": [
+    {"type": ["null", "boolean", "number"]},
+    {"type": "string", "pattern": _NO_NUL},
+    {"type": "array", "items": {"$ref": "#/components/schemas/Storable"}},
+    {"type": "object", "propertyNames": {"pattern": _NO_NUL},
+     "additionalProperties": {"$ref": "#/components/schemas/Storable"}},
+]}
+_UNKNOWN_FIELDS = {"propertyNames": {"pattern": _NO_NUL}, "additionalProperties": _ref("Storable")}
+
+
 def _body(schema: dict) -> dict:
-    return {"required": True, "content": {_JSON: {"schema": schema}}}
+    return {"required": True, "content": {_JSON: {"schema": {**schema, **_UNKNOWN_FIELDS}}}}
 
 
 def _obj(required: list[str], **props) -> dict:
@@ -38,19 +50,20 @@ def _obj(required: list[str], **props) -> dict:
 
 
 _STR = {"type": "string"}
-_TEXT_REQ = {"type": "string", "minLength": 1}
+_IN = {"type": "string", "pattern": _NO_NUL}
+_TEXT_REQ = {"type": "string", "minLength": 1, "pattern": _NO_NUL}
 _HANDLE = {"type": "string", "pattern": HANDLE_PATTERN.pattern,
            "not": {"anyOf": [{"pattern": "^" + "".join(f"[{c.upper()}{c}]" for c in name) + "$"}
                              for name in sorted(RESERVED_HANDLES)]}}
-_PASSWORD = {"type": "string", "minLength": MIN_PASSWORD_LENGTH}
+_PASSWORD = {"type": "string", "minLength": MIN_PASSWORD_LENGTH, "maxLength": MAX_PASSWORD_LENGTH, "pattern": _NO_NUL}
 _BOOL = {"type": "boolean"}
 _INT = {"type": "integer"}
 _TIME = {"type": "string", "format": "date-time"}
 _UUID = {"type": "string", "format": "uuid"}
 _BEARER = [{"bearer": []}]
-_REF_PARAM = {"name": "ref", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1},
+_REF_PARAM = {"name": "ref", "in": "path", "required": True, "schema": _TEXT_REQ,
               "description": "task id (UUID) or task name"}
-_USER_PARAM = {"name": "ref", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1},
+_USER_PARAM = {"name": "ref", "in": "path", "required": True, "schema": _TEXT_REQ,
                "description": "user id (UUID) or handle"}
 _PAGING = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": LIST_LIMIT_MAX}},
@@ -68,11 +81,13 @@ SCHEMAS = {
                  summary=_STR, input_mode={"enum": ["prompt", "script", "commands"]}, prompt=_STR,
                  timeout_seconds=_INT, created_at=_TIME, updated_at=_TIME,
                  attachments={"type": "array", "items": _STR}),
+    "Storable": _STORABLE,
     "TaskCreate": {
         "type": "object",
-        "properties": {"prompt": _STR, "input_mode": {"enum": ["prompt", "script", "commands", ""]}, "task_name": _STR,
+        **_UNKNOWN_FIELDS,
+        "properties": {"prompt": _IN, "input_mode": {"enum": ["prompt", "script", "commands", ""]}, "task_name": _IN,
                        "commands": {"type": "array", "minItems": 1, "maxItems": 100,
-                                    "items": {"type": "string", "pattern": r"\S"}},
+                                    "items": {"type": "string", "pattern": r"\S", "not": {"pattern": "\x00"}}},
                        "timeout_seconds": {"type": ["integer", "null"], "minimum": 1}},
         "anyOf": [  # prompt/script text; or commands as a list; or commands as the lines of `prompt`
             {"required": ["prompt"], "not": {"required": ["commands"]},
@@ -107,7 +122,8 @@ def _op(summary: str, responses: dict, *, auth=True, params=(), body=None) -> di
 
 
 def _task_op(summary: str, schema: dict, *codes: int, params=(), content_type=_JSON) -> dict:
-    return _op(summary, {**_ok(schema, content_type=content_type), **_errors(401, 403, 404, *codes)},
+    # 400: a reference that is not storable text (spec/gateway.md §1)
+    return _op(summary, {**_ok(schema, content_type=content_type), **_errors(400, 401, 403, 404, *codes)},
                params=(_REF_PARAM, *params))
 
 
@@ -118,7 +134,9 @@ PATHS = {
                                              "schema": _TEXT}}}}, auth=False)},
     "/openapi.json": {"get": _op("this document", _ok({"type": "object"}), auth=False)},
     "/v1/auth/login": {"post": _op("log in", {**_ok(_ref("Tokens")), **_errors(400, 401, 413, 429)}, auth=False,
-                                   body=_body(_obj(["handle", "password"], handle=_TEXT_REQ, password=_TEXT_REQ)))},
+                                   body=_body(_obj(["handle", "password"],
+                                                   handle={**_TEXT_REQ, "maxLength": MAX_HANDLE_LENGTH},
+                                                   password={**_TEXT_REQ, "maxLength": MAX_PASSWORD_LENGTH})))},
     "/v1/auth/refresh": {"post": _op("rotate the refresh token", {**_ok(_ref("Tokens")), **_errors(400, 401, 413)},
                                      auth=False, body=_body(_obj(["refresh_token"], refresh_token=_TEXT_REQ)))},
     "/v1/auth/logout": {"post": _op("end this login", {**_ok(None, "204"), **_errors(401)})},
@@ -127,15 +145,15 @@ PATHS = {
         "get": _op("list users (admin)", {**_ok(_USER_LIST), **_errors(400, 401, 403)}, params=_PAGING),
         "post": _op("create a user (admin)", {**_ok(_ref("User"), "201"), **_errors(400, 401, 403, 409, 413)},
                     body=_body(_obj(["handle", "password"], handle=_HANDLE, password=_PASSWORD,
-                                    email={"type": ["string", "null"]},
+                                    email={"type": ["string", "null"], "pattern": _NO_NUL},
                                     is_admin=_BOOL))),
     },
     "/v1/users/{ref}/disable": {"post": _op("disable a user and end their sessions (admin)", {
-        **_ok(_ref("User")), **_errors(401, 403, 404, 409)}, params=[_USER_PARAM])},
-    "/v1/users/{ref}/enable": {"post": _op("enable a user (admin)", {**_ok(_ref("User")), **_errors(401, 403, 404)},
-                                           params=[_USER_PARAM])},
+        **_ok(_ref("User")), **_errors(400, 401, 403, 404, 409)}, params=[_USER_PARAM])},
+    "/v1/users/{ref}/enable": {"post": _op("enable a user (admin)", {
+        **_ok(_ref("User")), **_errors(400, 401, 403, 404)}, params=[_USER_PARAM])},
     "/v1/users/{ref}/revoke_sessions": {"post": _op("end all sessions of a user (admin)", {
-        **_ok(None, "204"), **_errors(401, 403, 404)}, params=[_USER_PARAM])},
+        **_ok(None, "204"), **_errors(400, 401, 403, 404)}, params=[_USER_PARAM])},
     "/v1/tasks": {
         "get": _op("list my tasks, newest first", {**_ok(_TASK_LIST), **_errors(400, 401)}, params=[
             *_PAGING, {"name": "status", "in": "query", "schema": {"enum": [s.value for s in TaskStatus]}}]),
@@ -153,7 +171,7 @@ PATHS = {
     "/v1/tasks/{ref}/result": {"get": _task_op("jobs, their results, and the output once finished", _RESULT)},
     "/v1/tasks/{ref}/cancel": {"post": _op("cancel a task (409 when it already finished)", {
         **_ok(_obj(["task_id", "canceled"], task_id=_UUID, task_name=_STR, canceled=_BOOL, status=_STR)),
-        **_errors(401, 403, 404, 409)}, params=[_REF_PARAM])},
+        **_errors(400, 401, 403, 404, 409)}, params=[_REF_PARAM])},
     "/v1/tasks/{ref}/logs": {"get": _task_op("stdout and stderr so far", _LOGS, 400, params=[
         {"name": "stream", "in": "query", "schema": {"enum": ["stdout", "stderr", "all"]}}])},
     "/v1/tasks/{ref}/artifacts": {"get": _task_op("attachments and output files", _obj(

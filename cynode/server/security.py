@@ -7,6 +7,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections import OrderedDict, deque
 
 # scrypt n=2^15, r=8, p=3: one of OWASP's listed equivalents. Needs 128*n*r = 32 MiB per hash, so maxmem is
 # raised above OpenSSL's 32 MiB default. The parameters travel in the stored string so they can be raised later.
@@ -60,35 +61,68 @@ def token_hash(token: str) -> str:
 
 
 class RateLimiter:
-    """Sliding-window counter per key (client IP or handle). In memory: limits reset on restart."""
+    """Sliding-window counter per key (a client IP, or a handle with the client IP). In memory: limits reset on
+    restart.
 
-    def __init__(self, limit: int, window: float = 60.0, clock=time.monotonic):
+    Memory is bounded whatever clients send: at most `max_keys` keys, each with at most `limit` timestamps, and a
+    key whose text is longer than MAX_KEY_CHARS is kept only as its SHA-256 digest. When the table is full, keys
+    whose last hit has left the window go first, then the least recently hit ones.
+    """
+
+    MAX_KEY_CHARS = 256
+
+    def __init__(self, limit: int, window: float = 60.0, clock=time.monotonic, max_keys: int = 10_000):
         self.limit = limit
         self.window = window
+        self.max_keys = max_keys
         self._clock = clock
-        self._hits: dict[str, list[float]] = {}
+        self._hits: OrderedDict[object, deque] = OrderedDict()  # least recently hit first
         self._lock = threading.Lock()
 
-    def retry_after(self, key: str) -> int:
+    def retry_after(self, key) -> int:
         """Seconds until `key` may try again; 0 when it may try now."""
         with self._lock:
-            hits = self._fresh(key)
+            hits = self._fresh(self._slot(key))
             if self.limit and len(hits) >= self.limit:
                 return max(1, int(hits[0] + self.window - self._clock() + 0.999))
             return 0
 
-    def hit(self, key: str) -> None:
+    def hit(self, key) -> None:
+        if not self.limit:
+            return  # unlimited: nothing to remember
         with self._lock:
-            self._fresh(key).append(self._clock())
-            if len(self._hits) > 10000:  # bound memory under a spray of distinct keys
-                self._purge()
+            slot = self._slot(key)
+            hits = self._fresh(slot)
+            if not hits:
+                hits = self._hits[slot] = deque(maxlen=self.limit)  # older hits never matter
+            hits.append(self._clock())
+            self._hits.move_to_end(slot)
+            if len(self._hits) > self.max_keys:
+                self._evict()
 
-    def _fresh(self, key: str) -> list[float]:
+    def _slot(self, key):
+        """`key` itself (a string or a tuple of strings), or its digest when its text is long."""
+        text = repr(key)
+        if len(text) <= self.MAX_KEY_CHARS:
+            return key
+        return hashlib.sha256(text.encode("utf-8", "backslashreplace")).hexdigest()
+
+    def _fresh(self, slot) -> deque:
+        """The hits of `slot` still inside the window (empty when none); never adds a key."""
+        hits = self._hits.get(slot)
+        if hits is None:
+            return deque()
         cutoff = self._clock() - self.window
-        hits = [t for t in self._hits.get(key, ()) if t > cutoff]
-        self._hits[key] = hits
+        while hits and hits[0] <= cutoff:
+            hits.popleft()
+        if not hits:
+            del self._hits[slot]
         return hits
 
-    def _purge(self) -> None:
+    def _evict(self) -> None:
         cutoff = self._clock() - self.window
-        self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > cutoff}
+        while self._hits:
+            oldest, hits = next(iter(self._hits.items()))
+            if hits[-1] > cutoff and len(self._hits) <= self.max_keys:
+                return
+            del self._hits[oldest]

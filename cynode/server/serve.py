@@ -22,7 +22,7 @@ import os
 import signal
 import sys
 
-from cynode.server.app import make_app, upload_limit
+from cynode.server.app import log_message, make_app, server_problem, upload_limit
 from cynode.server.bootstrap import ensure_admin
 from cynode.server.deps import Deps
 from cynode.server.errors import ApiError
@@ -102,17 +102,66 @@ def _open(settings):
     return Deps(settings, store, workspace, dispatcher, notes=notes)
 
 
-def run(settings) -> int:
-    import waitress  # pylint: disable=import-outside-toplevel
+class _EscapedMessages(logging.Filter):
+    """waitress puts request paths into its own log messages ("Client disconnected while serving /x..."):
+    escaped like the request log, so a client cannot add lines to the server's log through them."""
 
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        record.msg, record.args = log_message(message), None
+        return True
+
+
+_WAITRESS_LOG_FILTER = _EscapedMessages()
+
+
+def create_server(app, host: str, port: int, threads: int, body_limit: int, socket_map: dict | None = None):
+    """waitress serving `app`. Every error waitress answers by itself, without calling the app (a body over
+    `body_limit`, an unparsable request, header fields too large, an unsupported transfer coding, a crash), is a
+    problem+json response logged like any request, through waitress's own hooks: the listeners' channel class
+    and its error task class."""
+    # pylint: disable=import-outside-toplevel  # the server side loads only for `serve`
+    import waitress
+    from waitress.channel import HTTPChannel
+    from waitress.server import BaseWSGIServer
+    from waitress.task import ErrorTask
+
+    class ProblemErrorTask(ErrorTask):
+        """waitress's ErrorTask, answering problem+json instead of its text/plain page."""
+
+        def execute(self):
+            error = self.request.error
+            detail = f"request body exceeds {body_limit} bytes" if error.code == 413 else error.body
+            status, headers, body = server_problem(error.code, detail, getattr(self.request, "command", None),
+                                                   getattr(self.request, "path", None))
+            self.status = status
+            self.response_headers.extend(headers)
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+
+    logging.getLogger("waitress").addFilter(_WAITRESS_LOG_FILTER)  # once: the same filter is never added twice
+    socket_map = {} if socket_map is None else socket_map
+    # waitress refuses a Content-Length >= its limit; the app's limits let a body of exactly the limit through.
+    # waitress would strip X-Forwarded-For from every peer (none is its trusted proxy), so the setting
+    # trust_proxy_headers could never take effect; the app alone decides whether to believe that header.
+    server = waitress.create_server(app, map=socket_map, host=host, port=port, threads=threads, ident="cynode",
+                                    max_request_body_size=body_limit + 1, clear_untrusted_proxy_headers=False)
+    channel = type("ProblemChannel", (HTTPChannel,), {"error_task_class": ProblemErrorTask})
+    for listener in socket_map.values():  # one per listening socket (a host name may resolve to several)
+        if isinstance(listener, BaseWSGIServer):
+            listener.channel_class = channel
+    return server
+
+
+def run(settings) -> int:
     try:
         deps = _open(settings)
     except (ApiError, RuntimeError, ValueError, OSError) as exc:
         print(f"Error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         return 2
     host, port = settings.host_port
-    server = waitress.create_server(make_app(deps), host=host, port=port, threads=settings.http_threads,
-                                    ident="cynode", max_request_body_size=upload_limit(settings.max_body_bytes))
+    server = create_server(make_app(deps), host, port, settings.http_threads, upload_limit(settings.max_body_bytes))
     if deps.dispatcher:
         deps.dispatcher.recover()
         deps.dispatcher.start()

@@ -1,18 +1,21 @@
 """Parsing and validating `POST /v1/tasks`: JSON, or multipart with a `request` part plus attachment files."""
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
 
-from cynode.contract import MAX_ATTACHMENTS
+from cynode.contract import MAX_ATTACHMENTS, MAX_TASK_INPUT_BYTES
+from cynode.server import multipart
 from cynode.server.errors import BadRequest
-from cynode.server.jsonio import read_json
+from cynode.server.jsonio import decode_json, read_json
 
 INPUT_MODES = ("prompt", "script", "commands")
 MAX_NAME_LENGTH = 100
 MAX_COMMANDS = 100
-MAX_PROMPT_BYTES = 1 << 20  # the CLI's task-file limit; scripts are smaller still
+MAX_PROMPT_BYTES = MAX_TASK_INPUT_BYTES  # a prompt alone may use the whole input budget
+# The multipart `request` part: a whole task input, with room for JSON escaping.
+MAX_REQUEST_PART_BYTES = 8 * MAX_TASK_INPUT_BYTES
+PARTS = ("request", "attachments")
 
 
 @dataclass
@@ -24,7 +27,7 @@ class TaskInput:
     name: str | None
     jobs: list[tuple[str, dict]]
     timeout_seconds: int | None
-    uploads: list = field(default_factory=list)  # bottle FileUpload objects
+    uploads: list = field(default_factory=list)  # multipart.Part file parts, each with .file open
 
 
 def normalise_name(raw: str) -> str:
@@ -66,6 +69,17 @@ def _string(body: dict, key: str) -> str | None:
     return body[key]
 
 
+def _check_input_size(body: dict) -> None:
+    """Prompt (a script is one) and commands together are at most MAX_TASK_INPUT_BYTES: what the client sent
+    counts, not a prompt derived from its commands. Called once the fields' types are checked."""
+    size = len(body.get("prompt", "").encode())
+    if size > MAX_PROMPT_BYTES:
+        raise BadRequest(f"prompt exceeds {MAX_PROMPT_BYTES} bytes")
+    size += sum(len(command.encode()) for command in body.get("commands", ()))
+    if size > MAX_TASK_INPUT_BYTES:
+        raise BadRequest(f"task input (prompt and commands together) exceeds {MAX_TASK_INPUT_BYTES} bytes")
+
+
 def parse_fields(body: dict, max_timeout: int) -> TaskInput:
     mode = _string(body, "input_mode") or "prompt"
     if mode not in INPUT_MODES:
@@ -82,8 +96,7 @@ def parse_fields(body: dict, max_timeout: int) -> TaskInput:
         raise BadRequest("Prompt is required")
     else:
         jobs = [(mode, {mode: prompt})]
-    if len(prompt.encode()) > MAX_PROMPT_BYTES:
-        raise BadRequest(f"prompt exceeds {MAX_PROMPT_BYTES} bytes")
+    _check_input_size(body)
     name = _string(body, "task_name")
     return TaskInput(mode, prompt, normalise_name(name) if name else None, jobs, _timeout(body, max_timeout))
 
@@ -104,33 +117,34 @@ def upload_names(uploads) -> list[str]:
     return names
 
 
+def _parts(req) -> tuple[bytes | None, list]:
+    """The `request` part's bytes and the attachment file parts, checked part by part as they stream in."""
+    raw, uploads = None, []
+    for part in multipart.parts(req.body, req.content_length, req.content_type, max_parts=MAX_ATTACHMENTS + 1,
+                                too_many=f"attachments: at most {MAX_ATTACHMENTS} files"):
+        if part.name not in PARTS:
+            raise BadRequest("multipart body may only hold the parts 'request' and 'attachments'")
+        if part.name == "attachments":
+            if part.filename is None:
+                raise BadRequest("attachments must be file parts")
+            uploads.append(part)
+            continue
+        if raw is not None:
+            raise BadRequest("multipart body may hold only one 'request' part")
+        raw = part.file.read(MAX_REQUEST_PART_BYTES + 1)
+        part.file.close()
+        if len(raw) > MAX_REQUEST_PART_BYTES:
+            raise BadRequest(f"request part exceeds {MAX_REQUEST_PART_BYTES} bytes")
+    return raw, uploads
+
+
 def parse(req, max_timeout: int) -> TaskInput:
     """The request as a TaskInput; 400 naming the field for anything invalid."""
     if not req.content_type.startswith("multipart/form-data"):
         return parse_fields(read_json(req), max_timeout)
-    try:
-        raw = req.forms.getunicode("request")  # bottle decodes form fields as latin-1 unless asked
-        spooled = req.files.get("request")  # bottle keeps a part over its memory limit as a file instead
-        if raw is None and spooled is not None:
-            raw = spooled.file.read(MAX_PROMPT_BYTES * 2).decode("utf-8", "replace")
-        files, fields = req.files.getall("attachments"), req.forms.getall("attachments")
-        unknown = set(req.POST) - {"request", "attachments"}
-    except ValueError:  # bottle's parser on bad part headers (control characters and the like)
-        raise BadRequest("malformed multipart body") from None
-    if unknown:
-        raise BadRequest("multipart body may only hold the parts 'request' and 'attachments'")
+    raw, uploads = _parts(req)
     if raw is None:
         raise BadRequest("multipart request needs a 'request' part holding the task as JSON")
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise BadRequest("request part: Invalid request body") from None
-    if not isinstance(body, dict):
-        raise BadRequest("request part: Invalid request body")
-    task = parse_fields(body, max_timeout)
-    if fields:
-        raise BadRequest("attachments must be file parts")
-    task.uploads = files
-    if len(task.uploads) > MAX_ATTACHMENTS:
-        raise BadRequest(f"attachments: at most {MAX_ATTACHMENTS} files")
+    task = parse_fields(decode_json(raw, what="request part: Invalid request body"), max_timeout)
+    task.uploads = uploads
     return task

@@ -16,6 +16,7 @@ from tests.bdd.hardening_outputs_steps import *
 # section 2: the process runner
 from tests.bdd.hardening_runner_steps import *
 # section 3: requests
+from tests.bdd.hardening_requests_steps import *
 # section 4: fair dispatch
 from tests.bdd.hardening_store_steps import *
 # section 5: serve flags and schema upgrades

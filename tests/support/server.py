@@ -11,12 +11,13 @@ import json
 import threading
 import wsgiref.util
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from cynode.dispatch.workspace import Workspace
 from cynode.server.app import make_app, upload_limit
 from cynode.server.deps import Deps
 from cynode.server.security import hash_password, new_token, token_hash
+from cynode.server.serve import create_server
 from cynode.settings import resolve
 from cynode.store.store import Store
 
@@ -114,7 +115,9 @@ def _environ(method, path, body, headers, remote_addr) -> dict:
         body = json.dumps(body)
         headers = {"Content-Type": "application/json", **headers}
     data = body.encode() if isinstance(body, str) else (body or b"")
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": parts.path, "QUERY_STRING": parts.query,
+    # PEP 3333: PATH_INFO is the percent-decoded path, its bytes as latin-1 (as waitress passes it)
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": unquote(parts.path, encoding="latin-1"),
+               "QUERY_STRING": parts.query,
                "REMOTE_ADDR": remote_addr, "CONTENT_LENGTH": str(len(data)), "wsgi.input": io.BytesIO(data)}
     for name, value in headers.items():
         key = name.upper().replace("-", "_")
@@ -127,13 +130,10 @@ class LiveServer(Backend):
     """The Backend's app served by waitress on 127.0.0.1:<free port> in a background thread."""
 
     def __init__(self, data_dir, **settings):
-        import waitress  # pylint: disable=import-outside-toplevel
-
         super().__init__(data_dir, **settings)
         self._map = {}
-        self.server = waitress.create_server(  # as cynode.server.serve.run() does, on a free port
-            self.app, map=self._map, host="127.0.0.1", port=0, threads=4, ident="cynode",
-            max_request_body_size=upload_limit(self.settings.max_body_bytes))
+        self.server = create_server(  # as cynode.server.serve.run() does, on a free port
+            self.app, "127.0.0.1", 0, 4, upload_limit(self.settings.max_body_bytes), socket_map=self._map)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self._thread = threading.Thread(target=self._serve, name="test-gateway", daemon=True)
         self._thread.start()

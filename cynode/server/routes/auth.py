@@ -1,8 +1,9 @@
 """Login, refresh (rotating), logout, and the caller's identity."""
 
+from cynode.contract import MAX_HANDLE_LENGTH, MAX_PASSWORD_LENGTH
 from cynode.server.auth import authenticate, client_ip
 from cynode.server.deps import Reply
-from cynode.server.errors import TooManyRequests, Unauthorized
+from cynode.server.errors import BadRequest, TooManyRequests, Unauthorized
 from cynode.server.jsonio import read_json, text_field
 from cynode.server.routes.users import user_json
 from cynode.server.security import new_token, token_hash, verify_password
@@ -26,19 +27,32 @@ def _check_rate(limiter, key: str) -> None:
         raise TooManyRequests("Too many login attempts", wait)
 
 
+def _credentials(req) -> tuple[str, str]:
+    """Handle and password, capped in length before anything keeps or hashes them."""
+    body = read_json(req)
+    handle, password = text_field(body, "handle"), text_field(body, "password")
+    if len(handle) > MAX_HANDLE_LENGTH:
+        raise BadRequest(f"handle: at most {MAX_HANDLE_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise BadRequest(f"password: at most {MAX_PASSWORD_LENGTH} characters")
+    return handle, password
+
+
 def login(deps, req):
     ip = client_ip(deps, req)
     try:
         _check_rate(deps.ip_limiter, ip)
     finally:
         deps.ip_limiter.hit(ip)  # every attempt counts against the address, refused ones too
-    body = read_json(req)
-    handle, password = text_field(body, "handle"), text_field(body, "password")
-    _check_rate(deps.handle_limiter, handle)
+    handle, password = _credentials(req)
+    # Failures count per handle *and address*: guessing from one address cannot lock the owner out elsewhere
+    # (the per-address limit above still caps every address).
+    failures_key = (handle, ip)
+    _check_rate(deps.handle_limiter, failures_key)
     user = deps.store.user_by_handle(handle)
     valid = verify_password(password, user.password_hash if user else None)
     if not (valid and user.is_active):
-        deps.handle_limiter.hit(handle)  # only failures count per handle, so normal use never locks a user out
+        deps.handle_limiter.hit(failures_key)  # only failures count, so normal use never locks a user out
         raise Unauthorized("Invalid credentials")
     reply, access_hash, refresh_hash = _pair(deps)
     deps.store.create_session(user.id, access_hash, refresh_hash, *_ttls(deps))

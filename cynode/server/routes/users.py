@@ -2,6 +2,7 @@
 
 import re
 
+from cynode.contract import MAX_PASSWORD_LENGTH
 from cynode.server.auth import require_admin
 from cynode.server.deps import Reply
 from cynode.server.errors import BadRequest, Conflict, NotFound
@@ -29,6 +30,8 @@ def check_new_credentials(handle: str, password: str) -> None:
                          "and not be reserved")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise BadRequest(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:  # login refuses longer ones before hashing them
+        raise BadRequest(f"password: at most {MAX_PASSWORD_LENGTH} characters")
 
 
 def _find(deps, ref: str):

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from cynode.server.errors import BadRequest
-from cynode.server.jsonio import page, page_params, read_json, rfc3339, text_field
+from cynode.server.jsonio import decode_json, page, page_params, read_json, rfc3339, text_field, text_problem
 
 
 def body(raw: bytes):
@@ -27,6 +27,37 @@ def test_read_json_objects_only():
         with pytest.raises(BadRequest) as error:
             read_json(body(raw))
         assert (error.value.status, error.value.detail) == (400, "Invalid request body")
+
+
+SURROGATE = "text must be valid Unicode (a lone surrogate such as \\ud800 cannot be stored)"
+
+
+@pytest.mark.parametrize("raw, problem", [
+    (rb'{"a": "\ud800"}', SURROGATE),
+    (rb'{"a": {"b": ["ok", "x\udfff"]}}', SURROGATE),
+    (rb'{"\ud800": 1}', SURROGATE),
+    (rb'{"a": "x\u0000y"}', "NUL characters (\\u0000) are not allowed"),
+    (rb'{"a": [[{"\u0000": null}]]}', "NUL characters (\\u0000) are not allowed"),
+])
+def test_text_that_cannot_be_stored_is_a_400_naming_the_problem(raw, problem):
+    with pytest.raises(BadRequest) as error:
+        read_json(body(raw))
+    assert (error.value.status, error.value.detail) == (400, f"Invalid request body: {problem}")
+
+
+def test_decode_json_keeps_good_text_and_names_its_part():
+    assert decode_json(rb'{"emoji": "\ud83d\ude00", "tab": "a\tb", "n": [1, null, true]}') == {
+        "emoji": "\U0001f600", "tab": "a\tb", "n": [1, None, True]}
+    with pytest.raises(BadRequest) as error:
+        decode_json(rb'{"a": "\u0000"}', what="request part: Invalid request body")
+    assert error.value.detail == "request part: Invalid request body: NUL characters (\\u0000) are not allowed"
+    assert text_problem("plain") is None
+
+
+def test_nesting_too_deep_for_the_decoder_is_a_400_not_a_crash():
+    with pytest.raises(BadRequest) as error:
+        read_json(body(b"[" * 100_000))
+    assert error.value.detail == "Invalid request body"
 
 
 def test_text_field():

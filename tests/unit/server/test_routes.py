@@ -59,10 +59,50 @@ def test_login_returns_a_bearer_pair_that_works(backend):
     ({"handle": "", "password": "x"}, "handle is required"),
     ({"handle": 5, "password": "x"}, "handle must be a string"),
     ([1, 2], "Invalid request body"),
+    ({"handle": "h" * 65, "password": "x"}, "handle: at most 64 characters"),
 ])
 def test_login_validation(backend, body, detail):
     response = backend.call("POST", "/v1/auth/login", body=body if isinstance(body, dict) else str(body))
     assert (response.status, response.json["detail"]) == (400, detail)
+
+
+def test_handle_and_password_lengths_are_capped(tmp_path):
+    backend = Backend(tmp_path)  # the default body limit, roomy enough for long passwords
+    try:
+        longest = backend.call("POST", "/v1/auth/login", body={"handle": "h" * 64, "password": "p" * 1024})
+        assert (longest.status, longest.json["detail"]) == (401, "Invalid credentials")
+        too_long = backend.call("POST", "/v1/auth/login", body={"handle": "admin", "password": "p" * 1025})
+        assert (too_long.status, too_long.json["detail"]) == (400, "password: at most 1024 characters")
+        huge = backend.call("POST", "/v1/auth/login", body={"handle": "h" * (2 << 20), "password": "x"})
+        assert (huge.status, huge.json["detail"]) == (400, "handle: at most 64 characters")
+    finally:
+        backend.close()
+
+
+@pytest.mark.parametrize("raw, problem", [
+    (rb'{"handle": "\ud800", "password": "x"}', "text must be valid Unicode"),
+    (rb'{"handle": "admin", "password": "a\u0000b"}', "NUL characters"),
+])
+def test_login_text_that_cannot_be_stored_is_a_400(backend, raw, problem):
+    response = backend.call("POST", "/v1/auth/login", body=raw, headers={"Content-Type": "application/json"})
+    assert response.status == 400 and response.json["detail"].startswith(f"Invalid request body: {problem}")
+
+
+@pytest.mark.parametrize("path, detail", [
+    ("/v1/tasks/%00", "Invalid path: NUL characters (\\u0000) are not allowed"),
+    ("/v1/tasks/ab%FFcd", "Invalid path: text must be UTF-8"),
+    ("/v1/tasks/%ED%A0%80", "Invalid path: text must be UTF-8"),  # a lone surrogate, encoded
+    ("/v1/tasks?status=%00", "Invalid query string: NUL characters (\\u0000) are not allowed"),
+    ("/v1/tasks?name=%C3", "Invalid query string: text must be UTF-8"),
+])
+def test_urls_that_are_not_storable_text_are_a_400(backend, path, detail):
+    response = backend.call("GET", path, token=backend.session().access)
+    assert (response.status, response.json["detail"]) == (400, detail)
+
+
+def test_a_utf8_path_still_names_its_task(backend):
+    response = backend.call("GET", "/v1/tasks/caf%C3%A9", token=backend.session().access)
+    assert (response.status, response.json["detail"]) == (404, "Task not found")
 
 
 def test_login_failures_all_look_the_same(backend):
@@ -73,16 +113,21 @@ def test_login_failures_all_look_the_same(backend):
         assert (response.status, response.json["detail"]) == (401, "Invalid credentials"), handle
 
 
-def test_failed_logins_per_handle_are_limited(tmp_path):
+def test_failed_logins_are_limited_per_handle_and_address(tmp_path):
     backend = Backend(tmp_path, login_limit_per_handle=1)
     try:
-        wrong = backend.call("POST", "/v1/auth/login", body={"handle": "admin", "password": "nope-nope"})
+        wrong = backend.call("POST", "/v1/auth/login", body={"handle": "admin", "password": "nope-nope"},
+                             remote_addr="10.0.0.1")
         assert wrong.status == 401
         limited = backend.call("POST", "/v1/auth/login", body={"handle": "admin", "password": PASSWORD},
-                               remote_addr="10.0.0.2")
+                               remote_addr="10.0.0.1")
         assert (limited.status, limited.json["detail"]) == (429, "Too many login attempts")
-        other = backend.call("POST", "/v1/auth/login", body={"handle": "someone", "password": ""})
-        assert other.status == 400  # the limit is per handle
+        other = backend.call("POST", "/v1/auth/login", body={"handle": "someone", "password": "x"},
+                             remote_addr="10.0.0.1")
+        assert other.status == 401  # another handle from the same address is not limited
+        owner = backend.call("POST", "/v1/auth/login", body={"handle": "admin", "password": PASSWORD},
+                             remote_addr="10.0.0.2")
+        assert owner.status == 200  # the guesses at 10.0.0.1 do not lock the owner out at 10.0.0.2
     finally:
         backend.close()
 
@@ -151,6 +196,7 @@ def test_create_user(backend):
 @pytest.mark.parametrize("body, detail", [
     ({"handle": "bob", "password": "x" * 8, "is_admin": "yes"}, "is_admin must be a boolean"),
     ({"handle": "bob", "password": "short"}, "password must be at least 8 characters"),
+    ({"handle": "bob", "password": "p" * 1025}, "password: at most 1024 characters"),
     ({"handle": "-bob", "password": "x" * 8}, "handle must be 1-64 letters"),
     ({"handle": "b" * 65, "password": "x" * 8}, "handle must be 1-64 letters"),
     ({"handle": "System", "password": "x" * 8}, "handle must be 1-64 letters"),
@@ -237,3 +283,17 @@ def test_disabling_a_user_cancels_their_tasks_and_kills_their_running_job_at_onc
     assert backend.call("POST", "/v1/users/bob/enable", token=backend.session().access).json["is_active"] is True
     assert [backend.store.task_by_id(t.id).status for t in (long, later)] == ["canceled", "canceled"]
     assert dispatcher.run_once() is False
+
+
+def test_the_request_log_escapes_what_the_client_sent(backend, caplog):
+    forged = "/x%0a2026-01-01%2000:00:00,000%20INFO%20cynode.http%20method=GET%20path=/v1/admin%20status=200"
+    with caplog.at_level(logging.INFO, logger="cynode.http"):
+        backend.call("GET", forged)
+        backend.call("GET", "/v1/tasks/caf%C3%A9%E2%80%A8%5C%FF")
+        backend.call("GET\x1b[2J", "/healthz")
+    lines = [r.getMessage() for r in caplog.records if r.name == "cynode.http"]
+    assert lines[0].startswith("method=GET path=/x\\x0a2026-01-01\\x2000:00:00,000\\x20INFO\\x20cynode.http"
+                               "\\x20method=GET\\x20path=/v1/admin\\x20status=200 status=404 ms=")
+    assert lines[1].startswith("method=GET path=/v1/tasks/caf\u00e9\\u2028\\x5c\\xff status=400 ")
+    assert lines[2].startswith("method=GET\\x1b[2J path=/healthz status=")
+    assert all("\n" not in line and len(line.split(" ")) == 6 for line in lines), lines

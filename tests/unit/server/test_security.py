@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import tracemalloc
 
 import pytest
 
@@ -92,3 +93,40 @@ def test_rate_limiter_memory_is_bounded():
     clock.now += 61
     limiter.hit("late")
     assert len(limiter._hits) <= 2  # pylint: disable=protected-access  # memory is not otherwise observable
+
+
+def test_a_full_rate_limiter_evicts_the_least_recently_hit_key():
+    clock = Clock()
+    limiter = RateLimiter(1, window=60, clock=clock, max_keys=3)
+    for key in ("a", "b", "c"):
+        limiter.hit(key)
+    limiter.hit("a")  # "a" is now the most recently hit, "b" the least
+    limiter.hit("d")
+    assert [limiter.retry_after(key) > 0 for key in ("a", "b", "c", "d")] == [True, False, True, True]
+
+
+def test_checking_a_key_does_not_make_the_limiter_remember_it():
+    limiter = RateLimiter(1, window=60, clock=Clock(), max_keys=2)
+    limiter.hit("a")
+    for number in range(100):
+        assert limiter.retry_after(f"never-hit-{number}") == 0
+    limiter.hit("b")
+    assert limiter.retry_after("a") > 0  # neither the checks nor "b" pushed "a" out
+
+
+def test_huge_keys_are_not_kept_and_still_count():
+    """30 failed logins with 2 MB handles once kept 60 MB of handles; a long key is kept as its digest."""
+    limiter = RateLimiter(2, window=60, clock=Clock())
+    handles = [chr(97 + n) * (2 << 20) for n in range(30)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for handle in handles:
+            limiter.hit((handle, "203.0.113.1"))
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < 100_000, kept
+    limiter.hit((handles[0], "203.0.113.1"))
+    assert limiter.retry_after((handles[0], "203.0.113.1")) > 0
+    assert limiter.retry_after((handles[0], "198.51.100.7")) == 0

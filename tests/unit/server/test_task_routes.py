@@ -90,6 +90,10 @@ def test_create_commands_and_script_tasks(alice, backend):
     ({"input_mode": "commands", "commands": "a"}, "commands must be a list of non-empty strings"),
     ({"input_mode": "commands", "commands": ["x"] * 101}, "commands: at most 100"),
     ({"prompt": "x" * (1 << 20) + "x"}, "prompt exceeds 1048576 bytes"),
+    ({"input_mode": "commands", "prompt": "x", "commands": ["echo " + "a" * 12_000] * 100},
+     "task input (prompt and commands together) exceeds 1048576 bytes"),
+    ({"input_mode": "commands", "prompt": "p" * (1 << 19), "commands": ["c" * (1 << 19) + "c"]},
+     "task input (prompt and commands together) exceeds 1048576 bytes"),
     ({"prompt": "x", "task_name": 7}, "task_name must be a string"),
     ({"prompt": "x", "timeout_seconds": 0}, "timeout_seconds must be an integer from 1 to 10800"),
     ({"prompt": "x", "timeout_seconds": True}, "timeout_seconds must be an integer from 1 to 10800"),
@@ -133,6 +137,44 @@ def test_multipart_validation(alice, request_part, files, extra, detail):
     body, content_type = multipart(request_part, files, extra)
     response = alice("POST", "/v1/tasks", body=body, headers={"Content-Type": content_type})
     assert (response.status, response.json["detail"]) == (400, detail)
+
+
+def test_commands_up_to_the_input_limit_are_accepted_and_a_derived_prompt_is_not_counted_twice(alice):
+    commands = ["echo " + "a" * ((1 << 20) // 4 - 5)] * 4  # exactly 1 MiB of commands
+    assert alice("POST", "/v1/tasks", body={"input_mode": "commands", "commands": commands}).status == 201
+    assert alice("POST", "/v1/tasks", body={"input_mode": "commands", "prompt": "x" * (1 << 19) + "\n" + "y" * 1000
+                                            }).status == 201  # commands split from the prompt
+
+
+@pytest.mark.parametrize("request_part, detail", [
+    ('{"prompt": "\\ud800"}', "request part: Invalid request body: text must be valid Unicode"),
+    ('{"prompt": "x", "task_name": "a\\u0000b"}', "request part: Invalid request body: NUL characters"),
+])
+def test_multipart_request_text_that_cannot_be_stored_is_a_400(alice, request_part, detail):
+    body, content_type = multipart(request_part)
+    response = alice("POST", "/v1/tasks", body=body, headers={"Content-Type": content_type})
+    assert response.status == 400 and response.json["detail"].startswith(detail), response.json
+
+
+def test_a_multipart_body_of_150000_empty_parts_is_refused_at_the_18th(alice):
+    body, content_type = multipart({"prompt": "x"}, [("a", b"", "text/plain")] * 150_000)
+    response = alice("POST", "/v1/tasks", body=body, headers={"Content-Type": content_type})
+    assert (response.status, response.json["detail"]) == (400, "attachments: at most 16 files")
+
+
+@pytest.mark.parametrize("request_part, extra, detail", [
+    ({"prompt": "x"}, [("request", '{"prompt": "y"}')], "multipart body may hold only one 'request' part"),
+    ({"prompt": "x" + " " * (8 << 20)}, [], "request part exceeds 8388608 bytes"),
+])
+def test_one_request_part_of_bounded_size(tmp_path, request_part, extra, detail):
+    backend = Backend(tmp_path / "big", max_body_bytes=16 << 20)
+    try:
+        token = backend.session().access
+        body, content_type = multipart(json.dumps(request_part), [], extra)
+        response = backend.call("POST", "/v1/tasks", body=body, token=token, headers={"Content-Type": content_type})
+        assert (response.status, response.json["detail"]) == (400, detail)
+    finally:
+        backend.close()
 
 
 def test_a_prompt_at_its_limit_is_accepted_with_attachments(alice):

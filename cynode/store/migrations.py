@@ -72,6 +72,14 @@ _V3_LAST_CLAIMED = 'ALTER TABLE "user" ADD COLUMN "last_claimed_at" {datetime}'
 _JOB_V2_NAMES = ('"id", "task_id", "seq", "kind", "payload", "status", "result", "lease_id", "lease_expires_at", '
                  '"claimed_by", "created_at", "started_at", "ended_at"')
 _JOB_V2_OF_JOB = ", ".join('"job".' + name for name in _JOB_V2_NAMES.split(", "))
+# Claims now pass over inactive users, and disabling a user cancels their work; a user disabled before v3 kept
+# theirs queued, where it would wait forever, so the step cancels it as disabling does now.
+_V3_CANCEL_DISABLED = (
+    'UPDATE "job" SET "status" = \'canceled\' WHERE "status" IN (\'queued\', \'running\') AND "task_id" IN '
+    '(SELECT "task"."id" FROM "task" JOIN "user" ON "user"."id" = "task"."owner_id" WHERE NOT "user"."is_active")',
+    'UPDATE "task" SET "status" = \'canceled\' WHERE "status" IN (\'queued\', \'running\') AND "owner_id" IN '
+    '(SELECT "id" FROM "user" WHERE NOT "is_active")',
+)
 _V3_FAIR_DISPATCH = {
     "sqlite": (
         _V3_LAST_CLAIMED,
@@ -83,6 +91,7 @@ _V3_FAIR_DISPATCH = {
         'ALTER TABLE "job_v3" RENAME TO "job"',
         *_JOB_V2_INDEXES,
         _V3_OWNER_INDEX,
+        *_V3_CANCEL_DISABLED,
     ),
     "postgresql": (
         _V3_LAST_CLAIMED,
@@ -92,6 +101,7 @@ _V3_FAIR_DISPATCH = {
         'ALTER TABLE "job" ADD CONSTRAINT "job_owner_id_fkey" FOREIGN KEY ("owner_id") REFERENCES "user" ("id") '
         'ON DELETE CASCADE',
         _V3_OWNER_INDEX,
+        *_V3_CANCEL_DISABLED,
     ),
 }
 

@@ -124,9 +124,10 @@ class TaskQueries:
                 return (row.status if row else "missing"), []
             running = [j.id for j in Job.select(Job.id).where((Job.task == task_id) & (Job.status == "running"))]
             now = utcnow()
-            Task.update(status="canceled", updated_at=now).where(Task.id == task_id).execute()
+            # Jobs before their task, the order claims and finishes lock them in (no deadlock on PostgreSQL).
             Job.update(status="canceled", ended_at=now).where(
                 (Job.task == task_id) & (Job.status.in_(("queued", "running")))).execute()
+            Task.update(status="canceled", updated_at=now).where(Task.id == task_id).execute()
         return row.status, running
 
     def cancel_tasks_of(self, owner_id: str) -> list[str]:
@@ -135,6 +136,6 @@ class TaskQueries:
         live = ("queued", "running")
         running = [j.id for j in Job.select(Job.id).where((Job.owner == owner_id) & (Job.status == "running"))]
         now = utcnow()
-        Task.update(status="canceled", updated_at=now).where((Task.owner == owner_id) & Task.status.in_(live)).execute()
         Job.update(status="canceled", ended_at=now).where((Job.owner == owner_id) & Job.status.in_(live)).execute()
+        Task.update(status="canceled", updated_at=now).where((Task.owner == owner_id) & Task.status.in_(live)).execute()
         return running

@@ -16,6 +16,8 @@ from tests.bdd.task_steps import CANARIES, SHARED_SETTINGS, _use, tasks_of
 NOBODY = 65534
 SETPRIV = shutil.which("setpriv")
 AS_NOBODY = [SETPRIV or "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+# coverage, followed into subprocesses through this variable, could not write its data file as uid 65534
+NO_COVERAGE = {"COVERAGE_PROCESS_CONFIG": None}
 
 
 def _needs_root() -> None:
@@ -59,7 +61,7 @@ def _start_to_the_end(world, request, nobody, flags):
     workdir = _nobody_workdir(request) if nobody else world.tmp / "refused"
     argv = [*(AS_NOBODY if nobody else ()), *cynode_command(), "serve", "--listen", f"127.0.0.1:{free_port()}",
             "--data-dir", str(workdir / "data"), *flags.split()]
-    done = subprocess.run(argv, env=child_environ(_without_bwrap(request) if nobody else {}),
+    done = subprocess.run(argv, env=child_environ({**_without_bwrap(request), **NO_COVERAGE} if nobody else {}),
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False)
     world.remembered["serve"] = done
 
@@ -87,8 +89,8 @@ def _server_with_flags(world, flags):
 def _nobody_server(world, request, flags):
     _needs_root()
     check = []  # filled below: the finalizer must check the server's exit before its folder goes
-    server = Server(_nobody_workdir(request, check), {**SHARED_SETTINGS, **CANARIES}, prefix=AS_NOBODY,
-                    args=flags.split())
+    server = Server(_nobody_workdir(request, check), {**SHARED_SETTINGS, **CANARIES, **NO_COVERAGE},
+                    prefix=AS_NOBODY, args=flags.split())
     check.append(server.check_clean_exit)
     server.secrets.update(CANARIES.values())
     _use(world, server.start())

@@ -36,6 +36,14 @@ def fixture_url(backend, request, tmp_path):
     database.reset()
 
 
+@pytest.fixture(name="unmigrated")
+def fixture_unmigrated(url):
+    """A Store on a database that was never migrated; closed afterwards."""
+    store = Store(url)
+    yield store
+    store.close()
+
+
 @pytest.fixture(name="store")
 def fixture_store(backend, request, tmp_path):
     """An open, migrated Store with no rows. The models are bound to it alone until it closes.

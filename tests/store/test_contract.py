@@ -26,14 +26,11 @@ def rotate(store, old: str, new: str):
 # schema ----------------------------------------------------------------------------------------------------------
 
 
-def test_migrate_is_versioned_and_idempotent(url):
-    store = Store(url)
-    try:
-        assert store.migrate() == len(migrations.STEPS)
-        assert store.migrate() == len(migrations.STEPS)
-        assert versions(store) == list(range(1, len(migrations.STEPS) + 1))
-    finally:
-        store.close()
+def test_migrate_is_versioned_and_idempotent(unmigrated):
+    store = unmigrated
+    assert store.migrate() == len(migrations.STEPS)
+    assert store.migrate() == len(migrations.STEPS)
+    assert versions(store) == list(range(1, len(migrations.STEPS) + 1))
 
 
 def test_migrate_applies_only_the_missing_steps(url):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from cynode.store import migrations
 from cynode.store.models import MODELS
+from cynode.store.records import utcnow
 from cynode.store.store import Store
 from tests.store.schema import another_database, load_sql, rows, schema
 
@@ -99,16 +100,37 @@ def old_rows_serve(store) -> None:
                        store.task_by_name(store.user_by_handle("admin").id, "old-queued").id}
 
 
-def test_each_step_runs_in_its_own_transaction_and_only_once(backend, url):
-    store = Store(url)
-    try:
-        with store.db.connection_context():
-            assert migrations.migrate(store.db, target=1) == 1
-        store.create_user("kept", None)
-        assert store.migrate() == len(migrations.STEPS)
-        assert store.migrate() == len(migrations.STEPS)
-        with store.db.connection_context():
-            assert [v for (v,) in table_rows(store.db, "schema_version", "version")] == [1, 2, 3]
-        assert store.user_by_handle("kept") is not None, backend
-    finally:
-        store.close()
+def test_each_step_runs_in_its_own_transaction_and_only_once(backend, unmigrated):
+    store = unmigrated
+    with store.db.connection_context():
+        assert migrations.migrate(store.db, target=1) == 1
+    store.create_user("kept", None)
+    assert store.migrate() == len(migrations.STEPS)
+    assert store.migrate() == len(migrations.STEPS)
+    with store.db.connection_context():
+        assert [v for (v,) in table_rows(store.db, "schema_version", "version")] == [1, 2, 3]
+    assert store.user_by_handle("kept") is not None, backend
+
+
+def test_work_a_user_disabled_before_version_3_left_queued_is_canceled(backend, unmigrated):
+    """Disabling did not cancel anything before v3, and claims now pass over inactive users: left queued, such
+    work would wait forever."""
+    store = unmigrated
+    with store.db.connection_context():
+        load_sql(store.db, fixture(backend))
+        param, bob = store.db.param, table_rows(store.db, "user", '"id", "handle"')
+        bob_id = next(user_id for user_id, handle in bob if handle == "bob")
+        now = utcnow()
+        store.db.execute_sql(
+            'INSERT INTO "task" ("id", "owner_id", "name", "input_mode", "prompt", "status", "created_at", '
+            f'"updated_at") VALUES ({param}, {param}, \'bobs\', \'commands\', \'true\', \'queued\', {param}, {param})',
+            ("b0b00000-0000-4000-8000-000000000001", bob_id, now, now))
+        store.db.execute_sql(
+            'INSERT INTO "job" ("id", "task_id", "seq", "kind", "payload", "status", "created_at") VALUES '
+            f'({param}, {param}, 0, \'command\', \'{{"command": "true"}}\', \'queued\', {param})',
+            ("b0b00000-0000-4000-8000-000000000002", "b0b00000-0000-4000-8000-000000000001", now))
+    store.migrate()
+    assert store.task_by_id("b0b00000-0000-4000-8000-000000000001").status == "canceled"
+    assert [j.status for j in store.jobs_for_task("b0b00000-0000-4000-8000-000000000001")] == ["canceled"]
+    alice = store.user_by_handle("alice")
+    assert store.task_by_name(alice.id, "old-queued-2").status == "queued"  # active users' work stays

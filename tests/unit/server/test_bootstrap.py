@@ -48,3 +48,11 @@ def test_a_too_short_environment_password_is_refused(store):
         ensure_admin(store, "short", lambda text: None)
     assert error.value.detail == "password must be at least 8 characters"
     assert store.user_by_handle("admin") is None
+
+
+def test_a_password_longer_than_login_accepts_is_refused(store):
+    """Login refuses passwords over 1024 characters before hashing them, so no account may be given one."""
+    with pytest.raises(ApiError) as error:
+        ensure_admin(store, "p" * 1025, lambda text: None)
+    assert error.value.detail == "password: at most 1024 characters"
+    assert store.user_by_handle("admin") is None

@@ -196,7 +196,6 @@ def test_create_user(backend):
 @pytest.mark.parametrize("body, detail", [
     ({"handle": "bob", "password": "x" * 8, "is_admin": "yes"}, "is_admin must be a boolean"),
     ({"handle": "bob", "password": "short"}, "password must be at least 8 characters"),
-    ({"handle": "bob", "password": "p" * 1025}, "password: at most 1024 characters"),
     ({"handle": "-bob", "password": "x" * 8}, "handle must be 1-64 letters"),
     ({"handle": "b" * 65, "password": "x" * 8}, "handle must be 1-64 letters"),
     ({"handle": "System", "password": "x" * 8}, "handle must be 1-64 letters"),

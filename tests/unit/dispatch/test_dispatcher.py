@@ -15,14 +15,19 @@ from cynode.store.store import Store
 from tests.support.server import make_settings
 
 
-@pytest.fixture(name="world")
-def fixture_world(tmp_path):
-    settings = make_settings(tmp_path, workers=2, job_kill_grace_seconds=1, work_retention_seconds=60)
+def _dispatcher(tmp_path, **settings) -> tuple[Dispatcher, Store]:
+    """A dispatcher (not started) over a fresh store and workspace, running jobs as plain processes."""
+    settings = make_settings(tmp_path, **settings)
     store = Store(settings.database)
     store.migrate()
     workspace = Workspace(settings.data_dir)
     workspace.prepare()
-    dispatcher = Dispatcher(store, ProcessRunner(), settings, workspace)
+    return Dispatcher(store, ProcessRunner(), settings, workspace), store
+
+
+@pytest.fixture(name="world")
+def fixture_world(tmp_path):
+    dispatcher, store = _dispatcher(tmp_path, workers=2, job_kill_grace_seconds=1, work_retention_seconds=60)
     owner = store.create_user("owner", None)
     yield dispatcher, store, owner
     dispatcher.stop(grace=0)
@@ -198,12 +203,8 @@ def test_a_deep_tree_neither_fails_later_jobs_nor_the_task(world):
 
 
 def test_with_no_retention_the_monitor_sweeps_a_deep_work_dir_within_seconds(tmp_path):
-    settings = make_settings(tmp_path, workers=1, work_retention_seconds=0)
-    store = Store(settings.database)
-    store.migrate()
-    workspace = Workspace(settings.data_dir)
-    workspace.prepare()
-    dispatcher = Dispatcher(store, ProcessRunner(), settings, workspace)
+    dispatcher, store = _dispatcher(tmp_path, workers=1, work_retention_seconds=0)
+    workspace = dispatcher.workspace
     try:
         dispatcher.start()
         task = _task(store, store.create_user("owner", None), DEEP_TREE)
@@ -215,15 +216,9 @@ def test_with_no_retention_the_monitor_sweeps_a_deep_work_dir_within_seconds(tmp
         store.close()
 
 
-
 def test_with_a_running_cap_a_users_jobs_wait_while_others_run(tmp_path):
     """Two workers, at most one running job per user: alice's two jobs run one after the other, bob's beside."""
-    settings = make_settings(tmp_path, workers=2, max_running_per_user=1)
-    store = Store(settings.database)
-    store.migrate()
-    workspace = Workspace(settings.data_dir)
-    workspace.prepare()
-    dispatcher = Dispatcher(store, ProcessRunner(), settings, workspace)
+    dispatcher, store = _dispatcher(tmp_path, workers=2, max_running_per_user=1)
     alice, bob = store.create_user("alice", None), store.create_user("bob", None)
     tasks = [_task(store, alice, "sleep 0.4"), _task(store, alice, "sleep 0.4"), _task(store, bob, "sleep 0.4")]
     dispatcher.start()

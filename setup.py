@@ -26,6 +26,8 @@ DEV = [
     "pylint==4.1.4",
     "rust-just==1.59.0",
     "schemathesis==4.32.5",
+    "openai==3.51.0",  # the official clients: they prove the fake inference server and the gateway speak the real
+    "ollama==0.6.3",  # wire formats (tests only; the zipapp carries neither)
 ]
 
 setup(

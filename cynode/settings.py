@@ -5,13 +5,15 @@ The result is one frozen Settings object passed explicitly to whatever needs it;
 """
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from cynode.contract import DEFAULT_PORT
 
 
 SANDBOXES = ("auto", "bwrap", "process", "none")
+INFERENCE_APIS = ("ollama", "openai")
+SECRETS = ("admin_password", "inference_api_key")
 
 
 class SettingsError(ValueError):
@@ -66,6 +68,12 @@ SPECS = (
     Spec("task_max_artifact_bytes", 256 << 20, int, "bytes of job output files kept as artifacts per task"),
     Spec("task_max_artifact_files", 256, int, "job output files kept as artifacts per task"),
     Spec("work_retention_seconds", 86400, int, "keep finished tasks' work dirs this long (artifacts stay)"),
+    Spec("inference_url", None, str, "base URL of the inference backend (prompt tasks and chat); unset: none"),
+    Spec("inference_api", "ollama", str, "its API: ollama (/api/chat) or openai (/v1/chat/completions)"),
+    Spec("inference_model", "qwen3.5:0.8b", str, "the model prompt tasks and chat use"),
+    Spec("inference_api_key", None, str, "bearer key for the backend (never logged, never shown to jobs)"),
+    Spec("inference_connect_timeout", 5, int, "seconds to connect to the inference backend"),
+    Spec("inference_read_timeout", 120, int, "seconds the backend may stay silent while answering"),
 )
 
 _SPECS = {spec.name: spec for spec in SPECS}
@@ -78,7 +86,7 @@ class Settings:  # pylint: disable=too-many-instance-attributes
     listen: str
     data_dir: str
     database: str
-    admin_password: str | None
+    admin_password: str | None = field(repr=False)
     http_threads: int
     access_token_ttl: int
     refresh_token_ttl: int
@@ -101,6 +109,12 @@ class Settings:  # pylint: disable=too-many-instance-attributes
     task_max_artifact_bytes: int
     task_max_artifact_files: int
     work_retention_seconds: int
+    inference_url: str | None
+    inference_api: str
+    inference_model: str
+    inference_api_key: str | None = field(repr=False)
+    inference_connect_timeout: int
+    inference_read_timeout: int
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -109,7 +123,7 @@ class Settings:  # pylint: disable=too-many-instance-attributes
 
     def public(self) -> dict:
         """The settings without secrets, for logging."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "admin_password"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in SECRETS}
 
 
 def _convert(spec: Spec, raw: object) -> object:
@@ -178,6 +192,10 @@ def resolve(flags: dict | None = None, environ: dict | None = None, config_path:
         raise SettingsError("http_threads: must be at least 1")
     if values["sandbox"] not in SANDBOXES:
         raise SettingsError(f"sandbox: expected auto, bwrap, process or none, got {values['sandbox']!r}")
+    if values["inference_api"] not in INFERENCE_APIS:
+        raise SettingsError(f"inference_api: expected ollama or openai, got {values['inference_api']!r}")
+    if values["inference_url"] and not values["inference_url"].startswith(("http://", "https://")):
+        raise SettingsError(f"inference_url: expected an http:// or https:// URL, got {values['inference_url']!r}")
     if values["work_root"]:
         values["work_root"] = os.path.abspath(os.path.expanduser(values["work_root"]))
     if not 1 <= values["job_default_timeout_seconds"] <= values["job_max_timeout_seconds"]:

@@ -25,11 +25,12 @@ SWEEP_SECONDS = 600.0
 class Dispatcher:
     """Worker threads plus a monitor thread over one store, runner and workspace."""
 
-    def __init__(self, store, runner, settings, workspace):
+    def __init__(self, store, runner, settings, workspace, inference=None):
         self.store = store
         self.runner = runner
         self.settings = settings
         self.workspace = workspace
+        self.inference = inference  # cynode.inference.client.Client for prompt jobs; None: not configured
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._wake = threading.Condition()
         self._stopping = threading.Event()

@@ -16,6 +16,7 @@ class Deps:
     workspace: Any  # cynode.dispatch.workspace.Workspace
     dispatcher: Any = None  # cynode.dispatch.dispatcher.Dispatcher, None when this process runs no jobs
     notes: tuple = ()  # readiness caveats, e.g. running jobs without bubblewrap
+    inference: Any = None  # cynode.inference.client.Client, None when no backend is configured
     ip_limiter: RateLimiter = field(init=False)
     handle_limiter: RateLimiter = field(init=False)
 

@@ -83,6 +83,7 @@ def _open(settings):
     from cynode.dispatch.dispatcher import Dispatcher
     from cynode.dispatch.sandbox import make_runner
     from cynode.dispatch.workspace import Workspace, work_root_for
+    from cynode.inference.client import Backend, Client
     from cynode.store.store import Store
 
     os.umask(0o077)  # everything the server writes is private to it; jobs never read the data dir
@@ -98,8 +99,10 @@ def _open(settings):
     notes = (warning,) if warning else ()
     for note in notes:
         LOG.warning("%s", note)
-    dispatcher = Dispatcher(store, runner, settings, workspace) if settings.workers else None
-    return Deps(settings, store, workspace, dispatcher, notes=notes)
+    backend = Backend.from_settings(settings)
+    inference = Client(backend) if backend else None  # one connection pool for prompt jobs and chat
+    dispatcher = Dispatcher(store, runner, settings, workspace, inference) if settings.workers else None
+    return Deps(settings, store, workspace, dispatcher, notes=notes, inference=inference)
 
 
 class _EscapedMessages(logging.Filter):

@@ -1,6 +1,7 @@
 """Server settings: one table, resolved as default < config file < environment < flag."""
 
 import os
+import re
 
 import pytest
 
@@ -125,3 +126,18 @@ def test_public_settings_hide_the_admin_password(tmp_path):
     public = settings.public()
     assert "admin_password" not in public and "s3cret-pass" not in repr(public)
     assert public["listen"] == "127.0.0.1:8080"
+
+
+def test_the_inference_api_key_is_never_shown(tmp_path):
+    settings = resolve({"data_dir": str(tmp_path)}, {"CYNODE_INFERENCE_API_KEY": "sk-very-secret-key"})
+    assert settings.inference_api_key == "sk-very-secret-key"
+    assert "sk-very-secret-key" not in repr(settings) and "sk-very-secret-key" not in repr(settings.public())
+
+
+@pytest.mark.parametrize("environ, message", [
+    ({"CYNODE_INFERENCE_API": "anthropic"}, "inference_api: expected ollama or openai, got 'anthropic'"),
+    ({"CYNODE_INFERENCE_URL": "localhost:11434"}, "inference_url: expected an http:// or https:// URL"),
+])
+def test_bad_inference_settings_are_named(tmp_path, environ, message):
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        resolve({"data_dir": str(tmp_path)}, environ)

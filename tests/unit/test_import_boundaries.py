@@ -22,7 +22,7 @@ SOLE_IMPORTERS = {
     "bottle": lambda rel: rel == "server/app.py",
     "waitress": lambda rel: rel == "server/serve.py",
     "peewee": lambda rel: rel.startswith("store/"),
-    "urllib3": lambda rel: rel == "cli/gateway.py",
+    "urllib3": lambda rel: rel in ("cli/gateway.py", "inference/client.py"),  # the client's, the backends' HTTP
 }
 
 
@@ -132,3 +132,11 @@ def test_a_gateway_command_loads_only_the_client_libraries(tmp_path):
     assert seen["code"] == 7
     assert {name.split(".")[0] for name in seen["loaded"]} == {"urllib3", "yaml"}
     assert seen["server_side"] == []
+
+
+@pytest.mark.parametrize("module", sorted(name for name in MODULES if name.startswith("cynode.inference")))
+def test_the_inference_clients_know_neither_the_server_nor_the_dispatcher(module):
+    """Prompt jobs (dispatch) and the chat routes (server) both use them, so they sit below both."""
+    reached = sorted(name for name in loaded_with(module) if name.startswith(("cynode.server", "cynode.dispatch",
+                                                                               "cynode.store", "cynode.cli")))
+    assert not reached, f"{module} can load {reached}"

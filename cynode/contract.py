@@ -35,6 +35,16 @@ class TaskStatus(str, Enum):
         return self in (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELED)
 
 
+class ResultStatus(str, Enum):
+    """A job result's `status` (spec/gateway.md §5.1), as clients read it. A job that ran over its timeout ends
+    `failed` as a job (and fails its task), but its result says `timeout`; a canceled or interrupted job's result
+    says `failed` with an `error`."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 # RFC 7807 `type` and `title` per HTTP status, as spec/gateway.md §1.1 names them.

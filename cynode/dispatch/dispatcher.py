@@ -14,6 +14,7 @@ import time
 from datetime import timedelta
 
 from cynode.dispatch.jobrun import execute
+from cynode.dispatch.outcome import CRASHED, RESTARTED, Outcome
 from cynode.store.records import utcnow
 
 LOG = logging.getLogger("cynode.dispatch")
@@ -44,7 +45,7 @@ class Dispatcher:
     def recover(self) -> int:
         """At start-up: fail jobs a crashed server left running (only expired leases on PostgreSQL,
         where other live processes may own running jobs)."""
-        count = self.store.recover_jobs("interrupted: server restarted while the job was running",
+        count = self.store.recover_jobs(Outcome.dispatch_error(RESTARTED).result(),
                                         expired_only=self.store.backend == "postgresql")
         if count:
             LOG.warning("marked %d interrupted job(s) failed", count)
@@ -110,8 +111,8 @@ class Dispatcher:
             execute(self, job, cancel)
         except Exception:  # pylint: disable=broad-exception-caught  # a bug must not kill the worker thread
             LOG.exception("job %s crashed the runner", job.id)
-            self.store.finish_job(job, "failed", {"version": 1, "status": "failed",
-                                                  "error": "internal error while running the job"})
+            outcome = Outcome.dispatch_error(CRASHED)
+            self.store.finish_job(job, outcome.job_status, outcome.result())
         finally:
             with self._lock:
                 self._cancels.pop(job.id, None)

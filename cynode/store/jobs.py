@@ -144,8 +144,9 @@ class JobQueries:
                                            & (Task.updated_at < cutoff))
         return [row.id for row in query]
 
-    def recover_jobs(self, reason: str, *, expired_only: bool) -> int:
-        """Fail jobs left `running` by a dead process (all of them, or only those whose lease ran out).
+    def recover_jobs(self, result: dict, *, expired_only: bool) -> int:
+        """Fail jobs left `running` by a dead process (all of them, or only those whose lease ran out), storing
+        `result` (the dispatcher's dispatch-error result) as theirs.
 
         Never re-queued: commands may not be idempotent. Returns how many jobs were failed.
         """
@@ -153,7 +154,7 @@ class JobQueries:
         where = Job.status == "running"
         if expired_only:
             where &= Job.lease_expires_at < now
-        result = json.dumps({"version": 1, "status": "failed", "error": reason})
+        result = json.dumps(result)
         with self.db.atomic():
             stale = list(Job.select(Job.id, Job.task).where(where))
             for row in stale:

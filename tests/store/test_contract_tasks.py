@@ -11,6 +11,7 @@ import pytest
 from cynode.store.records import utcnow
 from tests.store.claimers import TIMEOUT, claim_in_processes, claim_in_threads
 
+INTERRUPTED = {"version": 1, "status": "failed", "error": "interrupted"}  # what the dispatcher passes
 
 
 @pytest.fixture(name="owner")
@@ -147,8 +148,8 @@ def test_recovery_fails_running_jobs_and_their_tasks(store, owner):
     crashed = task(store, owner, jobs=commands("a", "b"))
     claim(store)
     waiting = task(store, owner)
-    assert store.recover_jobs("interrupted", expired_only=True) == 0  # the lease is still good
-    assert store.recover_jobs("interrupted", expired_only=False) == 1
+    assert store.recover_jobs(INTERRUPTED, expired_only=True) == 0  # the lease is still good
+    assert store.recover_jobs(INTERRUPTED, expired_only=False) == 1
     assert store.task_by_id(crashed.id).status == "failed"
     assert [j.status for j in store.jobs_for_task(crashed.id)] == ["failed", "canceled"]
     assert '"error": "interrupted"' in store.jobs_for_task(crashed.id)[0].result
@@ -161,7 +162,7 @@ def test_expired_leases_are_recovered(store, owner):
     # A lease runs for the timeout plus a grace; a claim made long ago is simulated by a claim "from the past".
     store.db.execute_sql("UPDATE job SET lease_expires_at = %s".replace("%s", store.db.param),
                          (utcnow() - timedelta(seconds=1),))
-    assert store.recover_jobs("lease expired", expired_only=True) == 1
+    assert store.recover_jobs(INTERRUPTED, expired_only=True) == 1
     assert store.task_by_id(made.id).status == "failed"
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from cynode.dispatch.dispatcher import Dispatcher
-from cynode.dispatch.jobrun import INFERENCE_NOT_CONFIGURED
+from cynode.dispatch.prompt import INFERENCE_NOT_CONFIGURED
 from cynode.dispatch.sandbox import ProcessRunner
 from cynode.dispatch.workspace import Workspace
 from cynode.store.records import utcnow

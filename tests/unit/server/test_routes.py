@@ -3,14 +3,20 @@
 import logging
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from cynode.dispatch.sandbox import ProcessRunner
 from cynode.dispatch.dispatcher import Dispatcher
+from cynode.inference.client import Backend as InferenceBackend
+from cynode.inference.client import Client
 from cynode.server.app import make_app
 from cynode.server.deps import Deps
+from cynode.server.routes.health import InferenceProbe
 from cynode.store.store import Store
+from tests.bdd.harness import dead_url
+from tests.fakes.inference import FakeInference
 from tests.support.server import PASSWORD, Backend, call, make_settings
 
 
@@ -26,9 +32,58 @@ def test_readyz_reports_what_is_missing(backend):
     dispatcher = Dispatcher(backend.store, ProcessRunner(), backend.settings, backend.workspace)
     deps = Deps(backend.settings, backend.store, backend.workspace, dispatcher, notes=("no sandbox",))
     backend.app = make_app(deps)
-    assert (backend.call("GET", "/readyz").status, backend.call("GET", "/readyz").body) == (200, b"ready; no sandbox")
+    assert (backend.call("GET", "/readyz").status, backend.call("GET", "/readyz").body) == (
+        200, b"ready; no sandbox; inference: unconfigured")
     dispatcher.stop(grace=0)
     assert backend.call("GET", "/readyz").status == 503
+
+
+def _ready_body(backend, url: str) -> bytes:
+    """/readyz of a server whose inference client talks to `url`."""
+    dispatcher = Dispatcher(backend.store, ProcessRunner(), backend.settings, backend.workspace)
+    backend.app = make_app(Deps(backend.settings, backend.store, backend.workspace, dispatcher,
+                                inference=Client(InferenceBackend(url, "openai", "m"))))
+    response = backend.call("GET", "/readyz")
+    assert response.status == 200  # the backend's state never makes the server unready
+    return response.body
+
+
+def test_readyz_says_whether_the_inference_backend_answers(backend):
+    with FakeInference() as fake:
+        assert _ready_body(backend, fake.url) == b"ready; inference: ok"
+    assert _ready_body(backend, dead_url()) == b"ready; inference: unreachable"
+
+
+class _Listing(BaseHTTPRequestHandler):
+    """A backend's model listing that counts how often it is asked (HTTP/1.0: one connection per request)."""
+
+    hits: list = []
+
+    def do_GET(self):  # pylint: disable=invalid-name  # http.server's naming
+        self.hits.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_args):
+        return
+
+
+def test_the_inference_probe_asks_the_backend_at_most_once_per_ttl():
+    now, handler = [100.0], type("Handler", (_Listing,), {"hits": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        probe = InferenceProbe(Client(InferenceBackend(url)), ttl=10, clock=lambda: now[0])
+        assert (probe.state(), handler.hits) == ("ok", ["/api/tags"])
+        now[0] += 9.9
+        assert (probe.state(), len(handler.hits)) == ("ok", 1)  # still fresh: not asked again
+        now[0] += 0.1
+        assert (probe.state(), len(handler.hits)) == ("ok", 2)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_readyz_is_503_when_the_database_is_down(tmp_path):

@@ -16,7 +16,7 @@ Feature: Task lifecycle on the server: create, run, inspect, cancel, contain and
 
   # --- input modes ------------------------------------------------------------------------------------------
 
-  @req_tasks_create @req_tasks_prompt @spec_gateway_4_5 @spec_gateway_6
+  @req_tasks_create @req_tasks_prompt @spec_gateway_4_5 @spec_gateway_6 @spec_gateway_7_3
   Scenario: a prompt task is queued at once and, without inference, fails naming what to configure
     Given "alice" is signed in
     When "alice" creates a task with '{"prompt": "What is the capital of France?"}'
@@ -26,8 +26,106 @@ Feature: Task lifecycle on the server: create, run, inspect, cancel, contain and
     And the response JSON field "prompt" is "What is the capital of France?"
     And the task ends "failed"
     And job 1 of the task has result status "failed" and exit code 1
-    And the task's stderr starts with "[inference not configured] "
-    And the task's stderr contains "INFERENCE_URL"
+    And the task's stderr is "[inference not configured] set CYNODE_INFERENCE_URL"
+    And the task's stdout is ""
+
+  # --- prompt tasks against an inference backend (the fake, serving both wire formats on 127.0.0.1) ----------
+
+  @req_tasks_prompt @spec_gateway_7_1 @spec_gateway_7_2 @spec_gateway_5_1
+  Scenario Outline: a prompt task is answered by an inference backend speaking <api>
+    Given a separate cynode server whose inference backend is the fake speaking <api>
+    And "alice" is signed in
+    When "alice" creates a task with '{"prompt": "What is the capital of France?"}'
+    Then the response status is 201
+    And the response JSON field "status" is "queued"
+    And the task ends "completed"
+    And job 1 of the task has result status "completed" and exit code 0
+    And the task's result shows stdout "echo: What is the capital of France?" and stderr ""
+    And the fake inference backend was asked by <path> for the model with the one user message "What is the capital of France?"
+    And no answer about the task shows the inference API key
+
+    Examples:
+      | api    | path                 |
+      | ollama | /api/chat            |
+      | openai | /v1/chat/completions |
+
+  @req_tasks_prompt @req_tasks_logs @spec_gateway_7_2 @spec_gateway_4_10
+  Scenario: a slow answer shows up in the task's logs as it arrives
+    Given a separate cynode server whose inference backend is the fake speaking ollama
+    And "alice" is signed in
+    When "alice" creates a task with '{"prompt": "[[slow 0.3]] one two three four five six"}'
+    Then the task's stdout log grows while the task is running
+    And the task ends "completed"
+    And the task's stdout is "echo: one two three four five six"
+
+  @req_tasks_prompt @req_tasks_cancel @spec_gateway_7_2 @spec_gateway_10_4
+  Scenario: canceling a prompt task during a slow answer closes the request to the backend at once
+    Given a separate cynode server whose inference backend is the fake speaking openai
+    And "alice" is signed in
+    When "alice" creates a task with '{"prompt": "[[slow 0.5]] a b c d e f g h i j k l m n o p q r s t"}'
+    And the task's output shows "echo: a"
+    And "alice" cancels the task
+    Then the response status is 200
+    And the fake inference backend saw the connection close within 3 seconds of the cancel
+    And the task is "canceled"
+    And the canceled prompt job keeps the partial answer starting with "echo: a"
+
+  @req_tasks_prompt @spec_gateway_7_2 @spec_gateway_7_3
+  Scenario: a prompt task fails naming the backend when nothing listens there
+    Given a separate cynode server whose inference backend refuses connections
+    And "alice" is signed in
+    When "alice" creates a task with '{"prompt": "hello"}'
+    Then the task ends "failed"
+    And job 1 of the task has result status "failed" and exit code 1
+    And the task's stderr names the inference backend and "connection refused"
+    And the task's stdout is ""
+
+  @req_tasks_prompt @spec_gateway_7_2 @spec_gateway_7_3
+  Scenario Outline: an error answer from a backend speaking <api> fails the prompt task with its cause
+    Given a separate cynode server whose inference backend is the fake speaking <api>
+    And "alice" is signed in
+    When "alice" creates a task with '{"prompt": "[[error 503]]"}'
+    Then the task ends "failed"
+    And job 1 of the task has result status "failed" and exit code 1
+    And the task's stderr names the inference backend and "HTTP 503: fake failure 503"
+    And no answer about the task shows the inference API key
+
+    Examples:
+      | api    |
+      | ollama |
+      | openai |
+
+  @req_tasks_prompt @spec_gateway_7_2 @spec_gateway_10_5
+  Scenario: a backend silent past the read timeout fails the prompt task
+    Given a separate cynode server whose inference backend is the fake speaking ollama with "CYNODE_INFERENCE_READ_TIMEOUT=1"
+    And "alice" is signed in
+    When "alice" creates a task with '{"prompt": "[[silent 3]] hello"}'
+    Then the task ends "failed"
+    And job 1 of the task has result status "failed" and exit code 1
+    And the task's stderr names the inference backend and "timed out waiting for the backend"
+
+  @req_tasks_prompt @req_dispatch_timeout @spec_gateway_10_5 @spec_gateway_6
+  Scenario: a prompt task over its task's timeout ends like a timed-out command
+    Given a separate cynode server whose inference backend is the fake speaking openai
+    And "alice" is signed in
+    When "alice" creates a task with '{"prompt": "[[slow 0.5]] a b c d e f g h i j", "timeout_seconds": 1}'
+    Then the task ends "failed"
+    And job 1 of the task has result status "timeout" and exit code -1
+    And the fake inference backend saw the connection close
+
+  @req_gateway_health @req_tasks_prompt @spec_gateway_1_2 @spec_gateway_7_3
+  Scenario: /readyz says whether inference is ok, unconfigured or unreachable, and stays ready in every case
+    When I send GET "/readyz"
+    Then the response status is 200
+    And the response body ends with "; inference: unconfigured"
+    Given a separate cynode server whose inference backend is the fake speaking openai
+    When I send GET "/readyz"
+    Then the response status is 200
+    And the response body ends with "; inference: ok"
+    Given a separate cynode server whose inference backend refuses connections
+    When I send GET "/readyz"
+    Then the response status is 200
+    And the response body ends with "; inference: unreachable"
 
   @req_tasks_create @spec_gateway_4_5 @spec_gateway_4_10 @spec_gateway_5_1
   Scenario: a script task runs its text with sh, and the logs can show one stream

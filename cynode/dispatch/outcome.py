@@ -37,8 +37,9 @@ class Outcome:  # pylint: disable=too-many-instance-attributes  # the fields of 
     extra: dict = field(default_factory=dict)  # runner-specific keys passed through (artifacts_*)
 
     def __post_init__(self):
+        object.__setattr__(self, "status", TaskStatus(self.status))  # "failed" works too; `is` checks hold
         if self.status not in ENDS:
-            raise ValueError(f"a job cannot end {self.status!r}")
+            raise ValueError(f"a job cannot end {self.status.value!r}")
 
     @classmethod
     def dispatch_error(cls, error: str) -> "Outcome":

@@ -34,6 +34,9 @@ def test_a_job_that_never_ran_has_the_short_dispatch_error_form():
     assert Outcome.dispatch_error("gone").result("t", "j") == {"version": 1, "status": "failed", "error": "gone"}
 
 
-def test_an_unfinished_status_is_no_outcome():
-    with pytest.raises(ValueError, match="cannot end"):
+def test_an_unfinished_status_is_no_outcome_and_a_plain_word_is_the_enum():
+    with pytest.raises(ValueError, match="cannot end 'running'"):
         Outcome(TaskStatus.RUNNING)
+    with pytest.raises(ValueError):
+        Outcome("done")
+    assert Outcome("completed").status is TaskStatus.COMPLETED

@@ -6,12 +6,16 @@ InferenceError naming the backend's URL and the cause, never the API key. An ans
 closing the stream, or setting the `cancel` event, closes the upstream connection at once.
 """
 
+import contextlib
 import json
+import socket
 import threading
 from dataclasses import dataclass, field
 from typing import Iterator
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.util import parse_url
 
 PROBE_PATHS = {"ollama": "/api/tags", "openai": "/v1/models"}
 CHAT_PATHS = {"ollama": "/api/chat", "openai": "/v1/chat/completions"}
@@ -82,15 +86,13 @@ class Client:
                max_tokens: int | None = None, cancel: threading.Event | None = None) -> Iterator[str]:
         """The answer's text, piece by piece as the backend sends it. Raises InferenceError, or Canceled once
         `cancel` is set (the upstream request is closed at once, even while the backend is silent)."""
-        url = self.backend.url + CHAT_PATHS[self.backend.api]
-        body = self._body(messages, model or self.backend.model, temperature, max_tokens)
+        body = json.dumps(self._body(messages, model or self.backend.model, temperature, max_tokens)).encode()
+        # A connection of its own, not the pool's: the cancel watcher must be able to shut its socket down at
+        # any moment, also while the backend has not sent its headers yet (Ollama loading a model).
+        conn = self._connection()
+        watcher = _CancelWatcher(conn, cancel)
         try:
-            response = self._pool.request("POST", url, body=json.dumps(body).encode(), headers=self._headers(),
-                                          preload_content=False)
-        except urllib3.exceptions.HTTPError as exc:
-            raise _transport_error(self.backend.url, exc) from None
-        watcher, finished = _CancelWatcher(response, cancel), False
-        try:
+            response = self._send(conn, body, watcher)
             if response.status != 200:
                 raise _status_error(self.backend.url, response)
             parse = _ollama_pieces if self.backend.api == "ollama" else _openai_pieces
@@ -99,8 +101,7 @@ class Client:
                     raise Canceled()
                 if piece:
                     yield piece
-            finished = True
-        except (urllib3.exceptions.HTTPError, InferenceError) as exc:
+        except (urllib3.exceptions.HTTPError, OSError, InferenceError) as exc:
             if watcher.canceled:
                 raise Canceled() from None
             if isinstance(exc, InferenceError):
@@ -108,11 +109,23 @@ class Client:
             raise _transport_error(self.backend.url, exc) from None
         finally:
             watcher.stop()
-            if finished:
-                response.drain_conn()
-                response.release_conn()  # read to the end: the connection can serve the next answer
-            else:
-                response.close()  # abandoned mid-answer (canceled, client gone, error): the backend stops
+            conn.close()  # whether read to the end or abandoned mid-answer: the backend stops either way
+
+    def _connection(self):
+        url = parse_url(self.backend.url)
+        kind = HTTPSConnection if url.scheme == "https" else HTTPConnection
+        return kind(url.host, url.port or (443 if url.scheme == "https" else 80),
+                    timeout=self.backend.connect_timeout)
+
+    def _send(self, conn, body: bytes, watcher: "_CancelWatcher"):
+        """Connect, send the request, wait for the response's headers (the read timeout applies)."""
+        conn.connect()
+        if watcher.canceled:
+            raise Canceled()
+        conn.timeout = self.backend.read_timeout  # getresponse() and the body reads use it from here on
+        path = (parse_url(self.backend.url).path or "").rstrip("/") + CHAT_PATHS[self.backend.api]
+        conn.request("POST", path, body=body, headers=self._headers(), preload_content=False)
+        return conn.getresponse()
 
     def _body(self, messages, model, temperature, max_tokens) -> dict:
         body = {"model": model, "messages": messages, "stream": True}
@@ -126,10 +139,10 @@ class Client:
 
 
 class _CancelWatcher:
-    """Shuts the response's socket down when `cancel` is set, so a read blocked on a silent backend returns."""
+    """Shuts the connection's socket down when `cancel` is set, so a read blocked on a silent backend returns."""
 
-    def __init__(self, response, cancel: threading.Event | None):
-        self._response, self._cancel, self._done = response, cancel, threading.Event()
+    def __init__(self, conn, cancel: threading.Event | None):
+        self._conn, self._cancel, self._done = conn, cancel, threading.Event()
         self.canceled = False
         if cancel is not None:
             threading.Thread(target=self._watch, name="cynode-inference-cancel", daemon=True).start()
@@ -138,7 +151,10 @@ class _CancelWatcher:
         while not self._done.is_set():
             if self._cancel.wait(0.05):
                 self.canceled = True
-                self._response.shutdown()
+                sock = self._conn.sock
+                if sock is not None:
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
                 return
 
     def stop(self) -> None:
@@ -212,8 +228,10 @@ def _status_error(url: str, response) -> InferenceError:
 
 def _transport_error(url: str, exc: Exception) -> InferenceError:
     reason = getattr(exc, "reason", None) or exc
-    if isinstance(reason, urllib3.exceptions.NewConnectionError) or "refused" in str(reason).lower():
+    # urllib3's NewConnectionError is also a TimeoutError: a refused connection must be named first
+    if isinstance(reason, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError)) \
+            and "timed out" not in str(reason).lower():
         return InferenceError(url, "connection refused", transient=True)
-    if isinstance(exc, (urllib3.exceptions.TimeoutError,)) or isinstance(reason, urllib3.exceptions.TimeoutError):
+    if isinstance(reason, (urllib3.exceptions.TimeoutError, TimeoutError)):
         return InferenceError(url, "timed out waiting for the backend", transient=True, timeout=True)
     return InferenceError(url, f"{type(reason).__name__}: {reason}", transient=True)

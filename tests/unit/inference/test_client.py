@@ -140,3 +140,14 @@ def test_from_settings_is_none_without_a_url():
     class Unset:  # pylint: disable=too-few-public-methods
         inference_url = None
     assert Backend.from_settings(Unset()) is None
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_cancel_works_while_the_backend_has_not_even_sent_its_headers(fake, api):
+    """Ollama stays silent before its headers while it loads a model: cancel must not wait for them."""
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(Canceled):
+        list(client(fake, api, read_timeout=10).stream(user("[[silent 2]] a b c"), cancel=cancel))
+    assert time.monotonic() - started < 1.0

@@ -4,6 +4,7 @@ server-sent events, and one stored exchange per request (sizes, outcome, timing;
 import json
 import logging
 import time
+import urllib.parse
 import uuid
 
 from cynode.inference.client import InferenceError
@@ -26,7 +27,10 @@ def backend_error(exc: InferenceError, request_id: str | None) -> ApiError:
     if exc.timeout:
         return ApiError("Completion timed out: the inference backend did not answer in time", status=504,
                         code="cynodeai_completion_timeout")
-    return ApiError(f"Completion failed: {exc.cause}", status=502, code="orchestrator_inference_failed")
+    cause, host = exc.cause.replace(exc.url, "the backend"), urllib.parse.urlsplit(exc.url).hostname
+    if host:  # e.g. a name that did not resolve
+        cause = cause.replace(host, "the backend")
+    return ApiError(f"Completion failed: {cause}", status=502, code="orchestrator_inference_failed")
 
 
 class Exchange:

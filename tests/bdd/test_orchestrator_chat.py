@@ -181,6 +181,8 @@ def _openai_complete(world, text, answer):
     completion = world.remembered["openai"].chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": text}], temperature=0.3, max_tokens=50)
     assert completion.choices[0].message.content == answer and completion.model == MODEL
+    unnamed = world.remembered["openai"].chat.completions.create(model="", messages=[{"role": "user", "content": text}])
+    assert unnamed.choices[0].message.content == answer and unnamed.model == MODEL  # "": the configured model
 
 
 @then(parsers.parse('it streams "{text}" as "{answer}" in more than one chunk'))

@@ -10,6 +10,7 @@ import pytest
 
 from cynode.inference.client import Backend as InferenceBackend
 from cynode.inference.client import Client
+from cynode.server.chat import Exchange
 from tests.fakes.inference import FakeInference
 from tests.support.server import Backend, LiveServer
 
@@ -346,3 +347,19 @@ def test_an_exchange_that_cannot_be_stored_is_logged_and_the_answer_still_goes_o
         response = complete(backend, {"messages": user("still here")}, token)
     assert response.json["choices"][0]["message"]["content"] == "echo: still here"
     assert "chat exchange not stored request_id=" + response.header("X-Request-Id") in caplog.text
+
+
+def test_an_answer_with_a_lone_surrogate_is_sent_as_valid_text(backend):
+    """A backend may send `\\ud800` as a JSON escape; the answer must still encode (and count) cleanly."""
+    exchange = Exchange(backend.deps, type("Req", (), {"environ": {}})(), backend.admin.id, "/v1/chat")
+    assert exchange.answered("a\ud800b") == "a?b" and (exchange.answer_chars, exchange.answer_bytes) == (3, 3)
+    exchange.finish("success")
+    exchange.finish("error")  # stored once: the first outcome stands
+    assert only_exchange(backend).outcome == "success"
+
+
+def test_an_unexpected_error_in_a_chat_is_stored_as_an_internal_error(backend):
+    with pytest.raises(ZeroDivisionError):
+        with Exchange(backend.deps, type("Req", (), {"environ": {}})(), backend.admin.id, "/v1/chat"):
+            _ = 1 / 0
+    assert (only_exchange(backend).outcome, only_exchange(backend).error_code) == ("error", "internal_error")

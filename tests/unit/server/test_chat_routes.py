@@ -9,8 +9,8 @@ import time
 import pytest
 
 from cynode.inference.client import Backend as InferenceBackend
-from cynode.inference.client import Client
-from cynode.server.chat import Exchange
+from cynode.inference.client import Client, InferenceError
+from cynode.server.chat import Exchange, backend_error
 from tests.fakes.inference import FakeInference
 from tests.support.server import Backend, LiveServer
 
@@ -363,3 +363,10 @@ def test_an_unexpected_error_in_a_chat_is_stored_as_an_internal_error(backend):
         with Exchange(backend.deps, type("Req", (), {"environ": {}})(), backend.admin.id, "/v1/chat"):
             _ = 1 / 0
     assert (only_exchange(backend).outcome, only_exchange(backend).error_code) == ("error", "internal_error")
+
+
+def test_a_502_detail_never_names_the_backends_address():
+    error = backend_error(InferenceError("http://llm.internal:11434", "NameResolutionError: Failed to resolve "
+                                         "'llm.internal' (http://llm.internal:11434)", transient=True), None)
+    assert (error.status, error.code) == (502, "orchestrator_inference_failed")
+    assert "llm.internal" not in error.detail and error.detail.startswith("Completion failed: NameResolutionError")

@@ -4,6 +4,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
@@ -11,15 +12,16 @@ import bottle
 
 from cynode.contract import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, PROBLEM_TYPES
 from cynode.server.deps import Reply
-from cynode.server.errors import PROBLEM_CONTENT_TYPE, ApiError, problem_body
+from cynode.server.errors import PROBLEM_CONTENT_TYPE, ApiError, openai_error_body, problem_body
 from cynode.server.jsonio import text_problem
 from cynode.server.routes import auth as auth_routes
+from cynode.server.routes import chat as chat_routes
 from cynode.server.routes import health as health_routes
 from cynode.server.routes import tasks as task_routes
 from cynode.server.routes import users as users_routes
 
 LOG = logging.getLogger("cynode.http")
-ROUTE_MODULES = (health_routes, auth_routes, users_routes, task_routes)
+ROUTE_MODULES = (health_routes, auth_routes, users_routes, task_routes, chat_routes)
 
 bottle.BaseRequest.MEMFILE_MAX = 1024 * 1024  # bodies above 1 MiB spool to a temp file instead of memory
 
@@ -37,14 +39,21 @@ def _render(result):
         return open(reply.body, "rb")  # pylint: disable=consider-using-with  # the WSGI server closes it
     if isinstance(reply.body, (bytes, str)):
         return reply.body
+    if isinstance(reply.body, Iterator):  # a stream (server-sent events): each piece goes out as it is yielded
+        return reply.body
     bottle.response.content_type = "application/json"
     return json.dumps(reply.body, ensure_ascii=False)
 
 
-def _problem(status: int, detail: str | None, headers: dict | None = None) -> str:
+def _problem(status: int, detail: str | None, headers: dict | None = None, code: str | None = None) -> str:
+    """An error response: problem+json, or on the OpenAI-compatible routes OpenAI's error object (every error
+    there, 401 included, so an OpenAI client always finds `error.message`; spec/gateway.md §8.2)."""
     bottle.response.status = status
     for name, value in (headers or {}).items():
         bottle.response.set_header(name, value)
+    if bottle.request.path in chat_routes.OPENAI_PATHS:
+        bottle.response.content_type = "application/json"
+        return openai_error_body(status, detail, code)
     bottle.response.content_type = PROBLEM_CONTENT_TYPE
     return problem_body(status, detail, bottle.request.environ.get("cynode.request_id"))
 
@@ -56,7 +65,7 @@ def _bind(deps, handler):
         try:
             return _render(handler(deps, bottle.request, **params))
         except ApiError as exc:
-            return _problem(exc.status, exc.detail, exc.headers)
+            return _problem(exc.status, exc.detail, exc.headers, exc.code)
         except bottle.HTTPError as exc:  # e.g. bottle's parser on a malformed multipart body (400)
             return _problem(exc.status_code, str(exc.body or ""))
         except Exception:  # pylint: disable=broad-exception-caught  # last line: a 500, never a traceback out
@@ -160,7 +169,8 @@ def server_problem(status: int, detail: str, method, path) -> tuple[str, list, b
 
 
 class RequestLog:
-    """WSGI wrapper: a request id for every request and one log line for it (never bodies or tokens)."""
+    """WSGI wrapper: a request id for every request and one log line for it (never bodies or tokens), written
+    when the server closes the response body, so a streamed answer is logged with its whole duration."""
 
     def __init__(self, app):
         self.app = app
@@ -174,9 +184,44 @@ class RequestLog:
             status_holder.append(status.split(" ", 1)[0])
             return start_response(status, headers + [("X-Request-Id", request_id)], exc_info)
 
-        try:
-            return self.app(environ, recording_start_response)
-        finally:  # bottle keeps the request's own path bytes in bottle.raw_path (PATH_INFO it re-decodes)
+        def log() -> None:  # bottle keeps the request's own path bytes in bottle.raw_path (PATH_INFO it re-decodes)
             log_request(environ.get("REQUEST_METHOD"), environ.get("bottle.raw_path", environ.get("PATH_INFO", "")),
                         status_holder[0] if status_holder else "-", started, environ.get("cynode.user_id", "-"),
                         request_id)
+
+        try:
+            body = self.app(environ, recording_start_response)
+        except BaseException:
+            log()
+            raise
+        file_wrapper = environ.get("wsgi.file_wrapper")
+        if isinstance(file_wrapper, type) and isinstance(body, file_wrapper):
+            log()  # a file the server sends by itself (waitress): it closes the file, not the app's iterable
+            return body
+        return (_LoggedSizedBody if hasattr(body, "__len__") else _LoggedBody)(body, log)
+
+
+class _LoggedBody:
+    """A response body that writes the request's log line once, when the server closes it (PEP 3333: a server
+    always calls close(), however the response ended: sent, failed, or the client gone)."""
+
+    def __init__(self, body, log):
+        self._body, self._log = body, log
+
+    def __iter__(self):
+        return iter(self._body)
+
+    def close(self) -> None:
+        log, self._log = self._log, None
+        try:
+            getattr(self._body, "close", lambda: None)()
+        finally:
+            if log:
+                log()
+
+
+class _LoggedSizedBody(_LoggedBody):
+    """The same for a body of known length (bottle's one-item list), so the server may still use its length."""
+
+    def __len__(self):
+        return len(self._body)

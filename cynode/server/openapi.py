@@ -30,6 +30,12 @@ def _errors(*codes: int) -> dict:
             for code in codes}
 
 
+def _openai_errors(*codes: int) -> dict:
+    """Errors on the OpenAI-compatible routes, 401 included: OpenAI's error object, not problem+json."""
+    return {str(code): {"description": "error", "content": {_JSON: {"schema": _ref("OpenAIError")}}}
+            for code in codes}
+
+
 # Any JSON a request may carry, unknown fields included: every string and key storable (jsonio.decode_json).
 _STORABLE = {"anyOf": [
     {"type": ["null", "boolean", "number"]},
@@ -98,6 +104,30 @@ SCHEMAS = {
         ],
     },
     "Job": _obj(["id", "status"], id=_UUID, status=_STR, result=_STR, started_at=_TIME, ended_at=_TIME),
+    "OpenAIError": _obj(["error"], error=_obj(["message", "type", "param", "code"], message=_STR, type=_STR,
+                                              param={"type": "null"}, code=_STR)),
+    "Model": _obj(["id", "object", "created", "owned_by"], id=_STR, object={"const": "model"}, created=_INT,
+                  owned_by=_STR),
+    "ChatMessage": {**_obj(["role", "content"], role={"enum": ["system", "user", "assistant"]}, content={"anyOf": [
+        _IN, {"type": "array", "minItems": 1, "items": {**_obj(["type", "text"], type={"const": "text"}, text=_IN),
+                                                         **_UNKNOWN_FIELDS}}]}), **_UNKNOWN_FIELDS},
+    "ChatCompletionRequest": {
+        **_obj(["messages"],
+               messages={"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/ChatMessage"},
+                         "contains": {"type": "object", "properties": {"role": {"const": "user"}}}},
+               model={"type": ["string", "null"], "pattern": _NO_NUL,
+                      "description": "absent, empty or the id GET /v1/models lists; any other id is a 404"},
+               temperature={"type": ["number", "null"], "minimum": 0, "maximum": 2},
+               max_tokens={"type": ["integer", "null"], "minimum": 1},
+               max_completion_tokens={"type": ["integer", "null"], "minimum": 1},
+               stream={"type": ["boolean", "null"], "description": "true: server-sent events, OpenAI chunks"}),
+        **_UNKNOWN_FIELDS},
+    "ChatCompletion": _obj(["id", "object", "created", "model", "choices"], id=_STR,
+                           object={"const": "chat.completion"}, created=_INT, model=_STR, choices={
+                               "type": "array", "items": _obj(["index", "message", "finish_reason"], index=_INT,
+                                                              finish_reason=_STR, message=_obj(
+                                                                  ["role", "content"], role={"const": "assistant"},
+                                                                  content=_STR))}),
     "Artifact": _obj(["artifact_id", "name", "content_type", "size_bytes"], artifact_id=_UUID, name=_STR,
                      content_type=_STR, size_bytes=_INT, created_at=_TIME),
 }
@@ -126,6 +156,10 @@ def _task_op(summary: str, schema: dict, *codes: int, params=(), content_type=_J
     return _op(summary, {**_ok(schema, content_type=content_type), **_errors(400, 401, 403, 404, *codes)},
                params=(_REF_PARAM, *params))
 
+
+_CHAT_STREAM = {"type": "string", "description": "`data: <chat.completion.chunk JSON>` events, one per piece "
+                "of the answer as it arrives, then `data: [DONE]`; a failure mid-answer ends it with "
+                "`data: <error object>` and no [DONE]"}
 
 PATHS = {
     "/healthz": {"get": _op("liveness", _ok(_TEXT, content_type="text/plain"), auth=False)},
@@ -180,6 +214,17 @@ PATHS = {
     "/v1/tasks/{ref}/artifacts/{artifact_id}": {"get": _task_op(
         "an artifact's bytes", {"type": "string", "contentMediaType": "application/octet-stream"},
         content_type="*/*", params=[{"name": "artifact_id", "in": "path", "required": True, "schema": _STR}])},
+    "/v1/chat": {"post": _op("answer one message with the configured model", {
+        **_ok(_obj(["response"], response=_STR)), **_errors(400, 401, 413, 502, 503, 504)},
+        body=_body(_obj(["message"], message={"type": "string", "pattern": r"\S", "not": {"pattern": "\x00"}})))},
+    "/v1/models": {"get": _op("the models chat can use (OpenAI list; empty while inference is not configured)", {
+        **_ok(_obj(["object", "data"], object={"const": "list"}, data={"type": "array", "items": _ref("Model")})),
+        **_openai_errors(401)})},
+    "/v1/chat/completions": {"post": _op("an OpenAI-compatible chat completion, whole or streamed", {
+        "200": {"description": "success", "content": {_JSON: {"schema": _ref("ChatCompletion")},
+                                                      "text/event-stream": {"schema": _CHAT_STREAM}}},
+        **_openai_errors(400, 401, 404, 413, 502, 503, 504)},
+        body={"required": True, "content": {_JSON: {"schema": _ref("ChatCompletionRequest")}}})},
 }
 
 

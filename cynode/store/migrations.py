@@ -105,6 +105,17 @@ _V3_FAIR_DISPATCH = {
     ),
 }
 
+# v4, chat exchanges: one row per chat request (who, when, model, sizes, outcome, timing), never its content.
+_V4_CHAT_EXCHANGES = (
+    'CREATE TABLE "chat_exchange" ("id" VARCHAR(36) NOT NULL PRIMARY KEY, "user_id" VARCHAR(36) NOT NULL, '
+    '"created_at" {datetime} NOT NULL, "route" VARCHAR(32) NOT NULL, "model" VARCHAR(256) NOT NULL, '
+    '"stream" {bool} NOT NULL, "message_count" INTEGER NOT NULL, "request_bytes" INTEGER NOT NULL, '
+    '"request_chars" INTEGER NOT NULL, "response_bytes" INTEGER NOT NULL, "response_chars" INTEGER NOT NULL, '
+    '"outcome" VARCHAR(16) NOT NULL, "error_code" VARCHAR(64), "duration_ms" INTEGER NOT NULL, '
+    '"request_id" VARCHAR(64), FOREIGN KEY ("user_id") REFERENCES "user" ("id") ON DELETE CASCADE)',
+    'CREATE INDEX "chat_exchange_user_id_created_at" ON "chat_exchange" ("user_id", "created_at")',
+)
+
 
 def _same_on_both(statements: tuple) -> dict:
     return {"sqlite": statements, "postgresql": statements}
@@ -114,6 +125,7 @@ STEPS = (
     _same_on_both(_V1_USERS_AND_SESSIONS),
     _same_on_both(_V2_TASKS_JOBS_ARTIFACTS),
     _V3_FAIR_DISPATCH,
+    _same_on_both(_V4_CHAT_EXCHANGES),
 )
 
 

@@ -107,4 +107,27 @@ class Artifact(BaseModel):
         indexes = ((("task", "name"), True),)
 
 
-MODELS = (SchemaVersion, User, Session, Task, Job, Artifact)
+class ChatExchange(BaseModel):
+    """One chat request and how it ended (spec/gateway.md §8): sizes and timing, never the messages' content."""
+
+    id = peewee.CharField(max_length=36, primary_key=True)
+    user = peewee.ForeignKeyField(User, backref="chat_exchanges", on_delete="CASCADE", index=False)
+    created_at = peewee.DateTimeField()
+    route = peewee.CharField(max_length=32)  # /v1/chat | /v1/chat/completions
+    model = peewee.CharField(max_length=256)
+    stream = peewee.BooleanField()
+    message_count = peewee.IntegerField()
+    request_bytes = peewee.IntegerField()  # the messages' content in UTF-8 bytes
+    request_chars = peewee.IntegerField()
+    response_bytes = peewee.IntegerField()  # the answer's text (as far as it got) in UTF-8 bytes
+    response_chars = peewee.IntegerField()
+    outcome = peewee.CharField(max_length=16)  # success | error | timeout | canceled
+    error_code = peewee.CharField(max_length=64, null=True)
+    duration_ms = peewee.IntegerField()
+    request_id = peewee.CharField(max_length=64, null=True)
+
+    class Meta:  # pylint: disable=missing-class-docstring
+        indexes = ((("user", "created_at"), False),)  # a user's exchanges, newest first
+
+
+MODELS = (SchemaVersion, User, Session, Task, Job, Artifact, ChatExchange)

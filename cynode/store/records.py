@@ -89,3 +89,24 @@ class ArtifactRecord:
     content_type: str
     size_bytes: int
     created_at: datetime.datetime
+
+
+@dataclass(frozen=True)
+class ChatExchangeRecord:  # pylint: disable=too-many-instance-attributes
+    """One chat request as stored: who, when, which model, sizes, outcome and timing; never the content."""
+
+    user_id: str
+    route: str
+    model: str
+    stream: bool
+    message_count: int
+    request_bytes: int
+    request_chars: int
+    response_bytes: int
+    response_chars: int
+    outcome: str  # success | error | timeout | canceled
+    error_code: str | None
+    duration_ms: int
+    request_id: str | None
+    id: str = ""  # given by the store
+    created_at: datetime.datetime | None = None  # given by the store

@@ -7,6 +7,7 @@ from datetime import timedelta
 import peewee
 
 from cynode.store import migrations
+from cynode.store.chat import ChatQueries
 from cynode.store.database import connect
 from cynode.store.jobs import JobQueries
 from cynode.store.models import MODELS, Session, User
@@ -31,7 +32,7 @@ def _user(row: User) -> UserRecord:
     return from_model(UserRecord, row)
 
 
-class Store(TaskQueries, JobQueries):
+class Store(TaskQueries, JobQueries, ChatQueries):
     """Open database plus the queries on it. Thread-safe: peewee keeps one connection per thread."""
 
     def __init__(self, url: str):

@@ -108,7 +108,8 @@ def test_each_step_runs_in_its_own_transaction_and_only_once(backend, unmigrated
     assert store.migrate() == len(migrations.STEPS)
     assert store.migrate() == len(migrations.STEPS)
     with store.db.connection_context():
-        assert [v for (v,) in table_rows(store.db, "schema_version", "version")] == [1, 2, 3]
+        versions = [v for (v,) in table_rows(store.db, "schema_version", "version")]
+        assert versions == list(range(1, len(migrations.STEPS) + 1))
     assert store.user_by_handle("kept") is not None, backend
 
 

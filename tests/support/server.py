@@ -60,16 +60,17 @@ class Response:
 
 
 class Backend:
-    """Settings, a migrated SQLite store with an `admin`, the workspace, and the WSGI app over them."""
+    """Settings, a migrated SQLite store with an `admin`, the workspace, and the WSGI app over them; `inference`
+    is the chat routes' inference Client (None: not configured)."""
 
-    def __init__(self, data_dir, **settings):
+    def __init__(self, data_dir, inference=None, **settings):
         self.settings = make_settings(data_dir, **settings)
         self.store = Store(self.settings.database)
         self.store.migrate()
         self.workspace = Workspace(self.settings.data_dir)
         self.workspace.prepare()
         self.admin = self.store.create_user("admin", password_hash(), is_admin=True)
-        self.deps = Deps(self.settings, self.store, self.workspace)
+        self.deps = Deps(self.settings, self.store, self.workspace, inference=inference)
         self.app = make_app(self.deps)
 
     def add_user(self, handle: str, *, admin: bool = False):
@@ -129,8 +130,8 @@ def _environ(method, path, body, headers, remote_addr) -> dict:
 class LiveServer(Backend):
     """The Backend's app served by waitress on 127.0.0.1:<free port> in a background thread."""
 
-    def __init__(self, data_dir, **settings):
-        super().__init__(data_dir, **settings)
+    def __init__(self, data_dir, inference=None, **settings):
+        super().__init__(data_dir, inference, **settings)
         self._map = {}
         self.server = create_server(  # as cynode.server.serve.run() does, on a free port
             self.app, "127.0.0.1", 0, 4, upload_limit(self.settings.max_body_bytes), socket_map=self._map)

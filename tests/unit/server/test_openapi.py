@@ -6,6 +6,7 @@ import pytest
 
 from cynode.server.app import ROUTE_MODULES
 from cynode.server.openapi import document
+from cynode.server.routes.chat import OPENAI_PATHS
 from tests.support.server import Backend
 
 
@@ -29,6 +30,10 @@ def test_every_operation_documents_its_errors_as_problems():
             for code, response in errors.items():
                 if path == "/readyz":
                     continue  # plain-text readiness, by design
+                if path in OPENAI_PATHS:  # OpenAI's error object, 401 included (spec/gateway.md §8.2)
+                    assert response["content"] == {"application/json": {"schema": {
+                        "$ref": "#/components/schemas/OpenAIError"}}}, f"{method} {path} {code}"
+                    continue
                 assert "application/problem+json" in response["content"], f"{method} {path} {code}"
             if operation.get("security"):
                 assert "401" in operation["responses"], f"{method} {path} lacks 401"

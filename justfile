@@ -54,3 +54,4 @@ serve *ARGS: build
 bench: build
     {{bin}}/python -m bench.cli_start
     {{bin}}/python -m bench.tasks
+    {{bin}}/python -m bench.chat

@@ -2,17 +2,21 @@
 
 Usage:
   cynode serve [--listen=HOST:PORT] [--data-dir=DIR] [--database=URL] [--sandbox=KIND] [--workers=N] [--config=FILE]
+               [--inference-url=URL] [--inference-api=API] [--inference-model=NAME]
   cynode serve -h | --help
 
 Options:
-  --listen=HOST:PORT  address to listen on [env: CYNODE_LISTEN; default: 127.0.0.1:8080]
-  --data-dir=DIR      data directory [env: CYNODE_DATA_DIR; default: $XDG_DATA_HOME/cynode]
-  --database=URL      sqlite:///PATH or postgresql://USER@HOST:PORT/DB [env: CYNODE_DATABASE;
-                      default: SQLite file in the data dir]
-  --sandbox=KIND      how jobs are isolated: auto, bwrap, process or none [env: CYNODE_SANDBOX; default: auto]
-  --workers=N         dispatcher threads running jobs, 0 for none [env: CYNODE_WORKERS; default: 4]
-  --config=FILE       YAML file with settings (keys as in the table below) [env: CYNODE_CONFIG]
-  -h, --help          show this help
+  --listen=HOST:PORT      address to listen on [env: CYNODE_LISTEN; default: 127.0.0.1:8080]
+  --data-dir=DIR          data directory [env: CYNODE_DATA_DIR; default: $XDG_DATA_HOME/cynode]
+  --database=URL          sqlite:///PATH or postgresql://USER@HOST:PORT/DB [env: CYNODE_DATABASE;
+                          default: SQLite file in the data dir]
+  --sandbox=KIND          how jobs are isolated: auto, bwrap, process or none [env: CYNODE_SANDBOX; default: auto]
+  --workers=N             dispatcher threads running jobs, 0 for none [env: CYNODE_WORKERS; default: 4]
+  --config=FILE           YAML file with settings (keys as in the table below) [env: CYNODE_CONFIG]
+  --inference-url=URL     the inference backend for prompt tasks and chat [env: CYNODE_INFERENCE_URL; default: none]
+  --inference-api=API     its API: ollama or openai [env: CYNODE_INFERENCE_API; default: ollama]
+  --inference-model=NAME  the model to use [env: CYNODE_INFERENCE_MODEL; default: qwen3.5:0.8b]
+  -h, --help              show this help
 
 Every setting can also be given in the environment as CYNODE_<NAME>:
 """
@@ -66,7 +70,8 @@ def main(argv: list[str]) -> int:
         print(usage())
         return 0
     flags = {"listen": args["--listen"], "data_dir": args["--data-dir"], "database": args["--database"],
-             "sandbox": args["--sandbox"], "workers": args["--workers"]}
+             "sandbox": args["--sandbox"], "workers": args["--workers"], "inference_url": args["--inference-url"],
+             "inference_api": args["--inference-api"], "inference_model": args["--inference-model"]}
     try:
         settings = resolve(flags, config_path=args["--config"])
     except SettingsError as exc:
@@ -76,23 +81,31 @@ def main(argv: list[str]) -> int:
     return run(settings)
 
 
-def _open(settings):
-    """Sandbox runner, workspace, database (migrated, admin ensured), and the dispatcher."""
+def _jobs(settings):
+    """The sandbox runner (None when this server runs no jobs) with its warning, and the prepared workspace."""
     # pylint: disable=import-outside-toplevel  # the server side loads only for `serve`
-    from cynode.dispatch import kernel
-    from cynode.dispatch.dispatcher import Dispatcher
     from cynode.dispatch.sandbox import make_runner
     from cynode.dispatch.workspace import Workspace, work_root_for
-    from cynode.inference.client import Backend, Client
-    from cynode.store.store import Store
 
-    os.umask(0o077)  # everything the server writes is private to it; jobs never read the data dir
-    kernel.set_dumpable(False)  # nor its memory or /proc/PID/environ, even as a job of the same uid
     runner, warning = make_runner(settings.sandbox) if settings.workers else (None, None)
     # Jobs outside bubblewrap walk host paths to their work dir, as a job uid when the server is root.
     walks = os.geteuid() == 0 and runner is not None and runner.name != "bwrap"
     workspace = Workspace(settings.data_dir, work_root_for(settings.data_dir, settings.work_root, walks))
     workspace.prepare()
+    return runner, warning, workspace
+
+
+def _open(settings):
+    """Sandbox runner, workspace, database (migrated, admin ensured), inference client, and the dispatcher."""
+    # pylint: disable=import-outside-toplevel  # the server side loads only for `serve`
+    from cynode.dispatch import kernel
+    from cynode.dispatch.dispatcher import Dispatcher
+    from cynode.inference.client import Backend, Client
+    from cynode.store.store import Store
+
+    os.umask(0o077)  # everything the server writes is private to it; jobs never read the data dir
+    kernel.set_dumpable(False)  # nor its memory or /proc/PID/environ, even as a job of the same uid
+    runner, warning, workspace = _jobs(settings)
     store = Store(settings.database)
     store.migrate()
     ensure_admin(store, settings.admin_password, lambda text: LOG.warning("%s", text))
@@ -100,7 +113,7 @@ def _open(settings):
     for note in notes:
         LOG.warning("%s", note)
     backend = Backend.from_settings(settings)
-    inference = Client(backend) if backend else None  # one connection pool for prompt jobs and chat
+    inference = Client(backend) if backend else None  # one client for prompt jobs and chat
     dispatcher = Dispatcher(store, runner, settings, workspace, inference) if settings.workers else None
     return Deps(settings, store, workspace, dispatcher, notes=notes, inference=inference)
 

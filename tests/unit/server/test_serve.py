@@ -46,6 +46,8 @@ def test_help_lists_every_setting(clean_env, capsys):  # pylint: disable=unused-
     (["extra"], "Error: "),
     (["--listen", "nope"], "Error: listen: expected HOST:PORT, got 'nope'"),
     (["--listen", "127.0.0.1:99999"], "Error: listen: expected HOST:PORT, got '127.0.0.1:99999'"),
+    (["--inference-api", "anthropic"], "Error: inference_api: expected ollama or openai, got 'anthropic'"),
+    (["--inference-url", "ftp://models"], "Error: inference_url: expected an http:// or https:// URL"),
 ])
 def test_bad_command_lines_exit_2(clean_env, capsys, argv, message):  # pylint: disable=unused-argument
     assert serve.main(argv) == 2

@@ -9,6 +9,7 @@ import openai
 import pytest
 
 from cynode.inference.client import Backend, Canceled, Client, InferenceError
+from cynode.settings import resolve
 from tests.fakes.inference import FakeInference
 
 APIS = ["ollama", "openai"]
@@ -136,10 +137,11 @@ def test_probe_says_whether_the_backend_answers(fake, api):
     assert Client(Backend("http://127.0.0.1:9", api, "m")).probe() is False
 
 
-def test_from_settings_is_none_without_a_url():
-    class Unset:  # pylint: disable=too-few-public-methods
-        inference_url = None
-    assert Backend.from_settings(Unset()) is None
+def test_from_settings_is_none_without_a_url(tmp_path):
+    assert Backend.from_settings(resolve({"data_dir": str(tmp_path)}, {})) is None
+    configured = Backend.from_settings(resolve({"data_dir": str(tmp_path)}, {
+        "CYNODE_INFERENCE_URL": "http://models:8000/", "CYNODE_INFERENCE_API": "openai"}))
+    assert (configured.url, configured.api, configured.model) == ("http://models:8000", "openai", "qwen3.5:0.8b")
 
 
 @pytest.mark.parametrize("api", APIS)

@@ -76,6 +76,8 @@ def _number(body: dict, name: str, kind: type, low, high=None):
     value = body.get(name)
     if value is None:
         return None
+    if kind is int and isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON has one number type: 2.0 is the integer 2 (JSON Schema agrees)
     if isinstance(value, bool) or not isinstance(value, kind) or value < low or (high is not None and value > high):
         bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
         raise BadRequest(f"{name} must be a{'n integer' if kind is int else ' number'} {bounds}")

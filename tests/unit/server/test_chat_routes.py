@@ -165,6 +165,13 @@ def test_max_completion_tokens_is_taken_for_max_tokens(backend, fake, api):
     assert (sent.get("max_tokens") if api == "openai" else sent["options"]["num_predict"]) == 3
 
 
+def test_an_integral_number_is_an_integer_as_json_schema_says(backend, fake, api):
+    """A client (or schemathesis) may send 4.0; JSON has one number type, and the document says integer."""
+    assert complete(backend, {"messages": user("hi"), "max_tokens": 4.0}).status == 200
+    sent = fake.requests[-1]["body"]
+    assert (sent.get("max_tokens") if api == "openai" else sent["options"]["num_predict"]) == 4
+
+
 BAD_REQUESTS = {
     "no messages": ({}, "messages is required and must be non-empty"),
     "empty messages": ({"messages": []}, "messages is required and must be non-empty"),

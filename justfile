@@ -2,7 +2,7 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 bin := justfile_directory() / ".venv/bin"
-packages := "cli server store dispatch"
+packages := "cli server store dispatch inference"
 
 # everything CI checks: lint, feature files, tests with coverage, the zipapp, and the CLI suite against it
 ci: lint features cover api build bdd-pyz

@@ -8,6 +8,9 @@ It answers `echo: <last user message>` word by word. Directives in the last user
   [[silent S]]    send nothing at all for S seconds first (a backend that stalls)
   [[error NNN]]   answer HTTP NNN with the API's error body
   [[break]]       send two words, then an error inside the stream
+  [[cut]]         send two words, then end the body without saying the answer is done
+  [[garbage]]     send a line that is not JSON (or, with [[array]], a JSON array) as the first piece
+  [[html NNN]]    answer HTTP NNN with an HTML page, as a proxy in front of a backend would
 It records every request and every client that went away mid-answer (`disconnects`), so a test can see that
 a cancel really closed the upstream connection.
 """
@@ -18,7 +21,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-DIRECTIVE = re.compile(r"\[\[(tokens|slow|silent|error|break)\s*([\d.]*)\]\]")
+DIRECTIVE = re.compile(r"\[\[(tokens|slow|silent|error|break|cut|garbage|array|html)\s*([\d.]*)\]\]")
 CREATED = 1_700_000_000
 
 
@@ -69,7 +72,9 @@ def plan(messages: list) -> dict:
         words = f"echo: {text}".split(" ")
     pieces = [word if n == 0 else " " + word for n, word in enumerate(words)]
     return {"pieces": pieces, "slow": found.get("slow"), "silent": found.get("silent", 0),
-            "error": int(found["error"]) if "error" in found else None, "break": "break" in found}
+            "error": int(found["error"]) if "error" in found else None, "break": "break" in found,
+            "cut": "cut" in found, "html": int(found["html"]) if "html" in found else None,
+            "garbage": b"[1, 2]" if "array" in found else b"not json" if "garbage" in found else None}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -108,6 +113,9 @@ class _Handler(BaseHTTPRequestHandler):
         if answer["error"]:
             self._error(openai, answer["error"], f"fake failure {answer['error']}")
             return
+        if answer["html"]:
+            self._raw(answer["html"], "text/html", b"<html><body>Bad Gateway</body></html>")
+            return
         time.sleep(answer["silent"])
         try:
             if body.get("stream", not openai):  # Ollama streams unless told not to; OpenAI only when asked
@@ -128,8 +136,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         model = body.get("model") or self.fake.model
+        if openai:
+            self._chunk(b": keep-alive\n\n")  # SSE comments, as some servers send: not events
+        if answer["garbage"]:
+            self._chunk(b"data: " + answer["garbage"] + b"\n\n" if openai else answer["garbage"] + b"\n")
+            self._chunk(b"")
+            return
         for number, piece in enumerate(answer["pieces"]):
             self._wait(answer)
+            if answer["cut"] and number == 2:
+                break
             if answer["break"] and number == 2:
                 error = {"error": {"message": "fake stream failure"}} if openai else {
                     "error": "fake stream failure"}
@@ -163,9 +179,11 @@ class _Handler(BaseHTTPRequestHandler):
                    else {"error": message})
 
     def _json(self, status: int, data: dict) -> None:
-        raw = json.dumps(data).encode()
+        self._raw(status, "application/json", json.dumps(data).encode())
+
+    def _raw(self, status: int, content_type: str, raw: bytes) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(raw)))
         self.end_headers()
         self.wfile.write(raw)

@@ -153,3 +153,23 @@ def test_cancel_works_while_the_backend_has_not_even_sent_its_headers(fake, api)
     with pytest.raises(Canceled):
         list(client(fake, api, read_timeout=10).stream(user("[[silent 2]] a b c"), cancel=cancel))
     assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("directive, cause", [
+    ("[[cut]]", "the answer ended "),
+    ("[[garbage]]", "the backend sent something that is not JSON: b'not json'"),
+    ("[[garbage]] [[array]]", "the backend sent an unexpected value: b'[1, 2]'"),
+    ("[[html 502]]", "HTTP 502: <html><body>Bad Gateway</body></html>"),
+])
+def test_a_broken_answer_is_named_not_taken_for_an_answer(fake, api, directive, cause):
+    with pytest.raises(InferenceError) as error:
+        client(fake, api).chat(user(f"{directive} a b c d"))
+    assert str(error.value).startswith(f"inference backend {fake.url}: {cause}")
+
+
+def test_a_base_url_with_a_path_keeps_it(fake):
+    """LiteLLM or a proxy may serve the API below a path: the chat path goes after it."""
+    with pytest.raises(InferenceError, match="HTTP 404"):
+        Client(Backend(fake.url + "/proxy", "openai", "fake-model")).chat(user("x"))
+    assert fake.requests[-1]["path"] == "/proxy/v1/chat/completions"

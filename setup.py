@@ -18,11 +18,14 @@ RUNTIME = [
     "PyYAML==6.0.3",
 ]
 
-DEV = [
+BUILD = [
+    "shiv==1.0.8",  # all that building cynode.pyz needs besides the runtime: the quick start's first command
+]
+
+DEV = BUILD + [
     "pytest==9.2.0",
     "pytest-bdd==9.0.1",
     "coverage==7.17.3",
-    "shiv==1.0.8",
     "pylint==4.1.4",
     "rust-just==1.59.0",
     "schemathesis==4.32.5",
@@ -37,7 +40,7 @@ setup(
     packages=find_packages(include=["cynode", "cynode.*"]),
     python_requires=">=3.11",
     install_requires=RUNTIME,
-    extras_require={"dev": DEV},
+    extras_require={"build": BUILD, "dev": DEV},
     entry_points={
         "console_scripts": [
             "cynode = cynode.__main__:entry",

@@ -10,9 +10,9 @@ from urllib.parse import unquote_to_bytes
 
 import bottle
 
-from cynode.contract import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, PROBLEM_TYPES
+from cynode.contract import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
 from cynode.server.deps import Reply
-from cynode.server.errors import PROBLEM_CONTENT_TYPE, ApiError, openai_error_body, problem_body
+from cynode.server.errors import PROBLEM_CONTENT_TYPE, ApiError, openai_error_body, problem_body, problem_type
 from cynode.server.jsonio import text_problem
 from cynode.server.routes import auth as auth_routes
 from cynode.server.routes import chat as chat_routes
@@ -162,7 +162,7 @@ def server_problem(status: int, detail: str, method, path) -> tuple[str, list, b
     """(status line, headers, body) for an error the HTTP server answers itself, before the app sees the request
     (waitress: a body over its limit, an unparsable request); logged like every request."""
     started, request_id = time.perf_counter(), uuid.uuid4().hex
-    title = PROBLEM_TYPES.get(status, PROBLEM_TYPES[500 if status >= 500 else 400])[1]
+    title = problem_type(status)[1]
     body = problem_body(status, detail, request_id).encode()
     log_request(method or "-", path or "-", status, started, "-", request_id)
     return f"{status} {title}", [("Content-Type", PROBLEM_CONTENT_TYPE), ("X-Request-Id", request_id)], body

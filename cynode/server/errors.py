@@ -87,8 +87,13 @@ def openai_error_body(status: int, message: str | None, code: str | None = None)
                                  "code": code}})
 
 
+def problem_type(status: int) -> tuple[str, str]:
+    """(type, title) of a problem with this status; statuses without their own row take 500's or 400's."""
+    return PROBLEM_TYPES.get(status, PROBLEM_TYPES[500 if status >= 500 else 400])
+
+
 def problem_body(status: int, detail: str | None, instance: str | None = None) -> str:
-    kind, title = PROBLEM_TYPES.get(status, PROBLEM_TYPES[500] if status >= 500 else PROBLEM_TYPES[400])
+    kind, title = problem_type(status)
     body = {"type": kind, "title": title, "status": status}
     if detail:
         body["detail"] = detail
@@ -98,4 +103,5 @@ def problem_body(status: int, detail: str | None, instance: str | None = None) -
 
 
 __all__ = ["ApiError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict", "PayloadTooLarge",
-           "TooManyRequests", "problem_body", "openai_error_body", "openai_code", "PROBLEM_CONTENT_TYPE"]
+           "TooManyRequests", "problem_body", "problem_type", "openai_error_body", "openai_code",
+           "PROBLEM_CONTENT_TYPE"]

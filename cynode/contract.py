@@ -5,6 +5,11 @@ from enum import Enum
 DEFAULT_PORT = 8080
 DEFAULT_GATEWAY_URL = f"http://localhost:{DEFAULT_PORT}"
 
+def rfc3339(moment) -> str | None:
+    """A timestamp as the API writes it (spec/gateway.md §1): UTC, second precision, `Z` suffix; None stays None."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
 LIST_LIMIT_DEFAULT = 50
 LIST_LIMIT_MAX = 200
 

@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from cynode.contract import ResultStatus, TaskStatus
+from cynode.contract import ResultStatus, TaskStatus, rfc3339
 
 RESULT_VERSION = 1
 ENDS = (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELED)
@@ -67,13 +67,10 @@ class Outcome:  # pylint: disable=too-many-instance-attributes  # the fields of 
             return {"version": RESULT_VERSION, "status": self.result_status.value, "error": self.error}
         result = {"version": RESULT_VERSION, "task_id": task_id, "job_id": job_id, "status": self.result_status.value,
                   "exit_code": self.exit_code, "stdout": self.stdout, "stderr": self.stderr,
-                  "started_at": _iso(self.started_at), "ended_at": _iso(self.ended_at or self.started_at),
+                  "started_at": rfc3339(self.started_at), "ended_at": rfc3339(self.ended_at or self.started_at),
                   "truncated": {"stdout": self.stdout_truncated, "stderr": self.stderr_truncated}}
         if self.error:
             result["error"] = self.error
         result.update(self.extra)
         return result
 
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

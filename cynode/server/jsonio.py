@@ -7,11 +7,6 @@ from cynode.contract import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX
 from cynode.server.errors import BadRequest
 
 
-def rfc3339(moment) -> str | None:
-    """UTC, second precision, `Z` suffix (spec/gateway.md §1)."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-
-
 def text_problem(text: str) -> str | None:
     """Why `text` cannot be stored (every backend, PostgreSQL included), or None when it can."""
     if "\x00" in text:

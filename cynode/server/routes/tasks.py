@@ -4,12 +4,12 @@ import json
 import urllib.parse
 import uuid
 
-from cynode.contract import MAX_ATTACHMENT_BYTES, TaskStatus
+from cynode.contract import MAX_ATTACHMENT_BYTES, TaskStatus, rfc3339
 from cynode.server import taskinput
 from cynode.server.auth import authenticate
 from cynode.server.deps import Reply
 from cynode.server.errors import BadRequest, Conflict, Forbidden, NotFound
-from cynode.server.jsonio import is_uuid, page, page_params, rfc3339
+from cynode.server.jsonio import is_uuid, page, page_params
 
 STREAMS = ("stdout", "stderr", "all")
 STATUS_ALIASES = {"pending": "queued", "cancelled": "canceled"}

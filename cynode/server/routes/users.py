@@ -2,11 +2,11 @@
 
 import re
 
-from cynode.contract import MAX_PASSWORD_LENGTH
+from cynode.contract import MAX_PASSWORD_LENGTH, rfc3339
 from cynode.server.auth import require_admin
 from cynode.server.deps import Reply
 from cynode.server.errors import BadRequest, Conflict, NotFound
-from cynode.server.jsonio import is_uuid, page, page_params, read_json, rfc3339, text_field
+from cynode.server.jsonio import is_uuid, page, page_params, read_json, text_field
 from cynode.server.security import hash_password
 from cynode.store.store import Conflict as StoreConflict
 

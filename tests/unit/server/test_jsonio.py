@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import pytest
 
 from cynode.server.errors import BadRequest
-from cynode.server.jsonio import decode_json, page, page_params, read_json, rfc3339, text_field, text_problem
+from cynode.contract import rfc3339
+from cynode.server.jsonio import decode_json, page, page_params, read_json, text_field, text_problem
 
 
 def body(raw: bytes):

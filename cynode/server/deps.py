@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+from cynode.inference.probe import InferenceProbe
 from cynode.server.security import RateLimiter
 from cynode.settings import Settings
 
@@ -19,10 +20,12 @@ class Deps:
     inference: Any = None  # cynode.inference.client.Client, None when no backend is configured
     ip_limiter: RateLimiter = field(init=False)
     handle_limiter: RateLimiter = field(init=False)
+    inference_probe: InferenceProbe | None = field(init=False)  # /readyz's cached view of the backend
 
     def __post_init__(self):
         self.ip_limiter = RateLimiter(self.settings.login_limit_per_ip)
         self.handle_limiter = RateLimiter(self.settings.login_limit_per_handle)
+        self.inference_probe = InferenceProbe(self.inference) if self.inference else None
 
     def wake_dispatcher(self) -> None:
         if self.dispatcher:

@@ -13,7 +13,7 @@ from cynode.inference.client import Backend as InferenceBackend
 from cynode.inference.client import Client
 from cynode.server.app import make_app
 from cynode.server.deps import Deps
-from cynode.server.routes.health import InferenceProbe
+from cynode.inference.probe import InferenceProbe
 from cynode.store.store import Store
 from tests.bdd.harness import dead_url
 from tests.fakes.inference import FakeInference

@@ -80,11 +80,7 @@ class Store(TaskQueries, JobQueries, ChatQueries):
     def count_active_admins(self) -> int:
         return User.select().where(User.is_admin & User.is_active).count()
 
-    def set_user_active(self, user_id: str, active: bool) -> UserRecord | None:
-        """Enable or disable a user (see change_user_active)."""
-        return self.change_user_active(user_id, active)[0]
-
-    def change_user_active(self, user_id: str, active: bool) -> tuple[UserRecord | None, list[str]]:
+    def set_user_active(self, user_id: str, active: bool) -> tuple[UserRecord | None, list[str]]:
         """Enable or disable a user. Disabling, in one transaction, revokes every session and cancels every
         unfinished task; returns the user and the ids of their jobs that were running, for the caller to kill.
         Enabling again brings nothing back."""

@@ -113,12 +113,12 @@ def test_disabling_a_user_revokes_every_session_at_once(store):
     erin = store.create_user("erin", None)
     login(store, erin, "one")
     login(store, erin, "two")
-    disabled = store.set_user_active(erin.id, False)
+    disabled, _ = store.set_user_active(erin.id, False)
     assert disabled.is_active is False and disabled.updated_at >= erin.updated_at
     assert store.session_for_access("a-one") is None and store.session_for_access("a-two") is None
-    assert store.set_user_active(erin.id, True).is_active is True
+    assert store.set_user_active(erin.id, True)[0].is_active is True
     assert store.session_for_access("a-one") is None  # enabling does not bring old sessions back
-    assert store.set_user_active("00000000-0000-0000-0000-000000000000", False) is None
+    assert store.set_user_active("00000000-0000-0000-0000-000000000000", False) == (None, [])
 
 
 # sessions --------------------------------------------------------------------------------------------------------

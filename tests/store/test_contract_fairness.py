@@ -136,7 +136,7 @@ def test_disabling_a_user_cancels_their_unfinished_tasks_at_once(store, users):
     done = store.claim_job("w", TIMEOUT)  # bob-1
     store.finish_job(done, "completed", {})
     assert name_of(store, running) == "alice-1"
-    user, running_ids = store.change_user_active(alice.id, False)
+    user, running_ids = store.set_user_active(alice.id, False)
     assert (user.is_active, running_ids) == (False, [running.id])
     assert {t.name: t.status for t in store.list_tasks(alice.id, None, 10, 0)} == {
         "alice-1": "canceled", "alice-2": "canceled", "alice-3": "canceled"}
@@ -146,6 +146,6 @@ def test_disabling_a_user_cancels_their_unfinished_tasks_at_once(store, users):
     assert store.finish_job(running, "completed", {"stdout": "partial"}) == "canceled"
     assert store.claim_job("w", TIMEOUT) is None
     # enabling again does not bring the work back
-    assert store.change_user_active(alice.id, True) == (store.user_by_id(alice.id), [])
+    assert store.set_user_active(alice.id, True) == (store.user_by_id(alice.id), [])
     assert store.claim_job("w", TIMEOUT) is None
     assert {t.status for t in store.list_tasks(alice.id, None, 10, 0)} == {"canceled"}

@@ -70,7 +70,7 @@ def _set_active(deps, req, ref: str, active: bool):
     user = _find(deps, ref)
     if not active and user.is_admin and user.is_active and deps.store.count_active_admins() <= 1:
         raise Conflict("cannot disable the last active admin")
-    user, running = deps.store.change_user_active(user.id, active)
+    user, running = deps.store.set_user_active(user.id, active)
     deps.cancel_jobs(running)  # disabling canceled their tasks; their running jobs die now, not at their end
     return user_json(user)
 

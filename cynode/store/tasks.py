@@ -122,20 +122,21 @@ class TaskQueries:
             row = Task.select(Task.status).where(Task.id == task_id).first()
             if row is None or row.status in TERMINAL:
                 return (row.status if row else "missing"), []
-            running = [j.id for j in Job.select(Job.id).where((Job.task == task_id) & (Job.status == "running"))]
-            now = utcnow()
-            # Jobs before their task, the order claims and finishes lock them in (no deadlock on PostgreSQL).
-            Job.update(status="canceled", ended_at=now).where(
-                (Job.task == task_id) & (Job.status.in_(("queued", "running")))).execute()
-            Task.update(status="canceled", updated_at=now).where(Task.id == task_id).execute()
+            running = self._cancel(Job.task == task_id, Task.id == task_id)
         return row.status, running
 
     def cancel_tasks_of(self, owner_id: str) -> list[str]:
         """Cancel every unfinished task of a user, as cancel_task does one (the caller holds the transaction).
         Returns the ids of their jobs that were running."""
+        return self._cancel(Job.owner == owner_id, Task.owner == owner_id)
+
+    @staticmethod
+    def _cancel(jobs, tasks) -> list[str]:
+        """Cancel the unfinished jobs and tasks these conditions select; the ids of the jobs that were running.
+        Jobs before their tasks: the order claims and finishes lock them in (no deadlock on PostgreSQL)."""
         live = ("queued", "running")
-        running = [j.id for j in Job.select(Job.id).where((Job.owner == owner_id) & (Job.status == "running"))]
+        running = [j.id for j in Job.select(Job.id).where(jobs & (Job.status == "running"))]
         now = utcnow()
-        Job.update(status="canceled", ended_at=now).where((Job.owner == owner_id) & Job.status.in_(live)).execute()
-        Task.update(status="canceled", updated_at=now).where((Task.owner == owner_id) & Task.status.in_(live)).execute()
+        Job.update(status="canceled", ended_at=now).where(jobs & Job.status.in_(live)).execute()
+        Task.update(status="canceled", updated_at=now).where(tasks & Task.status.in_(live)).execute()
         return running

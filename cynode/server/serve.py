@@ -69,9 +69,9 @@ def main(argv: list[str]) -> int:
     if args["--help"]:
         print(usage())
         return 0
-    flags = {"listen": args["--listen"], "data_dir": args["--data-dir"], "database": args["--database"],
-             "sandbox": args["--sandbox"], "workers": args["--workers"], "inference_url": args["--inference-url"],
-             "inference_api": args["--inference-api"], "inference_model": args["--inference-model"]}
+    # every flag but --config and --help is a setting of the same name: --data-dir -> data_dir
+    flags = {name[2:].replace("-", "_"): value for name, value in args.items()
+             if name.startswith("--") and name not in ("--config", "--help")}
     try:
         settings = resolve(flags, config_path=args["--config"])
     except SettingsError as exc:

@@ -73,4 +73,3 @@ class Outcome:  # pylint: disable=too-many-instance-attributes  # the fields of 
             result["error"] = self.error
         result.update(self.extra)
         return result
-

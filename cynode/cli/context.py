@@ -72,6 +72,11 @@ class Context:
     def warn(self, message: str) -> None:
         self.env.stderr.write(message + "\n")
 
+    def hint(self, message: str) -> None:
+        """A non-essential line for a person (stderr); --quiet drops it."""
+        if not self.quiet:
+            self.warn(message)
+
     # auth ---------------------------------------------------------------------------------------------------
 
     def token(self) -> str:

@@ -35,6 +35,15 @@ def _detail(body: bytes) -> str | None:
     return None
 
 
+class Raw:
+    """A request body that is not JSON: its headers (Content-Type, Content-Length) and a function giving the
+    content, bytes or an iterable of byte chunks sent as they are produced (so big uploads stream from disk)."""
+
+    def __init__(self, headers: dict, content):
+        self.headers = headers
+        self.content = content
+
+
 class Gateway:
     """One method per route. `auth` supplies the bearer token and may refresh it once after a 401."""
 
@@ -46,17 +55,24 @@ class Gateway:
         self.http = urllib3.PoolManager(retries=False, headers={
             "User-Agent": f"cynork/{__version__}", "Accept": "application/json"})
 
-    def call(self, method: str, path: str, *, body=None, query=None, auth=True, timeout=REQUEST_TIMEOUT):
+    def call(self, method: str, path: str, *, body=None, query=None, auth=True, timeout=REQUEST_TIMEOUT,
+             stream=False):
         """Send a request; non-2xx raises CliError with the mapped exit status.
 
         `auth`: True = the session's token (refreshed once after a 401), False = no token, a string = exactly
-        that token.
+        that token. `body` is sent as JSON, unless it is a Raw body. With `stream`, the 2xx response is
+        returned unread: read it with `.stream()`/`.read()`, then `.release_conn()`.
         """
-        response = self._send(method, path, body, query, auth, timeout)
+        request = {"method": method, "url": self.base + path + ("?" + urlencode(query) if query else ""),
+                   "body": body, "timeout": timeout, "stream": stream}
+        response = self._send(request, auth)
         if auth is True and response.status == 401 and self.auth.refresh():
-            response = self._send(method, path, body, query, auth, timeout)
+            response.drain_conn()
+            response = self._send(request, auth)
         if not 200 <= response.status < 300:
-            detail = _detail(response.data)
+            detail = _detail(response.read(ERROR_BODY_LIMIT) if stream else response.data)
+            if stream:
+                response.release_conn()
             message = f"{response.status} {response.reason or ''}".strip() + (f": {detail}" if detail else "")
             raise CliError(message, status_for_http(response.status))
         return response
@@ -70,18 +86,23 @@ class Gateway:
         except ValueError:
             raise CliError(f"gateway sent an unreadable response to {method} {path}", ExitStatus.GATEWAY) from None
 
-    def _send(self, method, path, body, query, auth, timeout):
+    def _send(self, request: dict, auth):
         headers = dict(self.http.headers)  # per-request headers replace the pool's defaults, they do not add to them
         if auth:
             headers["Authorization"] = "Bearer " + (self.auth.token() if auth is True else auth)
-        url = self.base + path + ("?" + urlencode(query) if query else "")
         payload = None
-        if body is not None:
-            payload = json.dumps(body).encode()
+        if isinstance(request["body"], Raw):
+            headers.update(request["body"].headers)
+            payload = request["body"].content()  # called per send: a retry after a refresh sends it all again
+        elif request["body"] is not None:
+            payload = json.dumps(request["body"]).encode()
             headers["Content-Type"] = "application/json"
+        timeout, stream = request["timeout"], request["stream"]
+        # A stream has no total deadline (a chat may think for minutes): each read waits at most `timeout`.
+        limit = urllib3.Timeout(connect=timeout, read=timeout) if stream else urllib3.Timeout(total=timeout)
         try:
-            return self.http.request(method, url, body=payload, headers=headers,
-                                     timeout=urllib3.Timeout(total=timeout), redirect=False)
+            return self.http.request(request["method"], request["url"], body=payload, headers=headers,
+                                     timeout=limit, redirect=False, preload_content=not stream)
         except urllib3.exceptions.HTTPError as exc:
             reason = getattr(exc, "reason", None) or exc
             raise CliError(f"cannot reach gateway at {self.url}: {_short(reason)}", ExitStatus.GATEWAY) from None

@@ -3,10 +3,23 @@
 Usage:
   cynode cli [options] version
   cynode cli [options] status
-  cynode cli [options] auth login [--handle=HANDLE] [--password-stdin]
+  cynode cli [options] auth login [--handle=HANDLE | --user=HANDLE] [--password-stdin]
   cynode cli [options] auth logout
   cynode cli [options] auth whoami
   cynode cli [options] auth refresh
+  cynode cli [options] task create [--prompt=TEXT] [--task=TEXT] [--task-file=PATH] [--script=PATH]
+                       [--command=CMD]... [--commands-file=PATH] [--attach=PATH]... [--name=NAME] [--result]
+  cynode cli [options] task list [--status=STATUS] [--limit=N] [--cursor=CURSOR]
+  cynode cli [options] task get <task>
+  cynode cli [options] task cancel <task> [--yes]
+  cynode cli [options] task result <task> [--wait]
+  cynode cli [options] task watch <task> [--interval=DURATION] [--no-clear]
+  cynode cli [options] task logs <task> [--stream=STREAM] [--follow]
+  cynode cli [options] task artifacts list <task>
+  cynode cli [options] task artifacts get <task> <artifact> --out=PATH [--force]
+  cynode cli [options] chat [--message=TEXT] [--model=MODEL] [--plain]
+  cynode cli [options] shell [--command=LINE]
+  cynode cli [options] completion (bash | zsh)
   cynode cli [options] users create <handle> [--admin] [--password-stdin]
   cynode cli [options] users list [--limit=N] [--cursor=CURSOR]
   cynode cli [options] users disable <user>
@@ -14,9 +27,9 @@ Usage:
 
 Global options:
   -c FILE, --config=FILE  config file (default: $XDG_CONFIG_HOME/cynork/config.yaml or ~/.config/cynork/config.yaml)
-  -o FMT, --output=FMT    output format: table or json (default: table)
+  -o FMT, --output=FMT    output format, one of: table, json (default: table)
   -q, --quiet             suppress hints and progress messages
-  --no-color              never use colour
+  --no-color              never use colour (also: a non-empty NO_COLOR)
   -h, --help              show help for a command
 
 Command options:
@@ -24,10 +37,32 @@ Command options:
   --user=HANDLE           same as --handle
   --password-stdin        read the password from standard input
   --admin                 the new user is an administrator
+  -p TEXT, --prompt=TEXT  task create: the task as text or Markdown, run by the model
+  -t TEXT, --task=TEXT    same as --prompt
+  -f PATH, --task-file=PATH  task create: the prompt from a UTF-8 file (at most 1 MiB)
+  -s PATH, --script=PATH  task create: a script to run (at most 256 KiB)
+  --command=CMD           task create: a shell command to run; repeat for several, run in order.
+                          shell: the one command line to run (also -c after `shell`)
+  --commands-file=PATH    task create: commands, one a line (at most 64 KiB)
+  -a PATH, --attach=PATH  task create: a file for the job, under attachments/ (repeatable: 16 of 10 MiB)
+  --name=NAME             task create: a name to use instead of the task id
+  --result                task create: wait for the task to end and print its result
+  --status=STATUS         task list: only tasks in this status, one of: queued, running, completed, failed, canceled
   -l N, --limit=N         items per page, 1-200 (default: 50)
   --cursor=CURSOR         continue a listing from a previous next_cursor
+  -y, --yes               task cancel: do not ask for confirmation
+  -w, --wait              task result: wait until the task ends
+  -n DURATION, --interval=DURATION  task watch: time between refreshes, e.g. 500ms, 2s, 1m30s (default: 2s, at least 1s)
+  --no-clear              task watch: never clear the screen
+  --stream=STREAM         task logs: which output, one of: stdout, stderr, all (default: all)
+  -F, --follow            task logs: print new output as it comes until the task ends
+  --out=PATH              task artifacts get: where to save the file
+  --force                 task artifacts get: overwrite an existing file
+  -m TEXT, --message=TEXT  chat: send one message, print the answer and exit
+  --model=MODEL           chat: the model to ask (default: the gateway's)
+  --plain                 chat: print answers as plain text
 
-Environment: CYNORK_GATEWAY_URL (default http://localhost:8080), CYNORK_TOKEN.
+A task is named by its id or its name. Environment: CYNORK_GATEWAY_URL (default http://localhost:8080), CYNORK_TOKEN.
 Exit codes: 0 ok, 2 usage, 3 auth, 4 not found, 5 conflict, 6 validation, 7 gateway or network, 8 internal.
 """
 
@@ -39,99 +74,117 @@ from cynode.cli.context import Context, Env
 from cynode.cli.exits import CliError, ExitStatus, usage_error
 from cynode.usage import unknown_flag
 
-GLOBAL_FLAGS = {"--config", "--output", "--quiet", "--no-color", "--help"}
-
-# command words -> ("module:function" under cynode.cli.commands, the command's own flags)
-COMMANDS = {
-    ("version",): ("system:version", set()),
-    ("status",): ("system:status", set()),
-    ("auth", "login"): ("auth:login", {"--handle", "--user", "--password-stdin"}),
-    ("auth", "logout"): ("auth:logout", set()),
-    ("auth", "whoami"): ("auth:whoami", set()),
-    ("auth", "refresh"): ("auth:refresh", set()),
-    ("users", "create"): ("users:create", {"--admin", "--password-stdin"}),
-    ("users", "list"): ("users:list_", {"--limit", "--cursor"}),
-    ("users", "disable"): ("users:disable", set()),
-    ("users", "enable"): ("users:enable", set()),
-}
+_GRAMMAR = None
 
 
-def _usage_lines(words: tuple = ()) -> list[str]:
-    lines = [line for line in __doc__.split("Usage:")[1].split("\n\n")[0].splitlines() if line.strip()]
-    prefix = " ".join(words)
-    return [line for line in lines if line.split("[options]")[1].strip().startswith(prefix)]
+def grammar():
+    """The grammar of the usage text above, parsed on first use."""
+    global _GRAMMAR  # pylint: disable=global-statement  # parsed once per process, only when needed
+    if _GRAMMAR is None:
+        from cynode.cli.grammar import Grammar  # pylint: disable=import-outside-toplevel
+
+        _GRAMMAR = Grammar(__doc__)
+    return _GRAMMAR
 
 
 def help_text(words: tuple = ()) -> str:
-    """Usage lines for the command named by `words` (all when none match), then the option reference."""
-    lines = _usage_lines(words) or _usage_lines()
-    return "Usage:\n" + "\n".join(lines) + "\n\n" + __doc__.split("Usage:")[1].split("\n\n", 1)[1]
-
-
-def _words(argv: list[str]) -> tuple:
-    """The leading command words of argv, skipping flags and their values."""
-    takes_value = {"-c", "--config", "-o", "--output", "-u", "--handle", "--user", "-l", "--limit", "--cursor"}
-    words, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg.startswith("-"):
-            skip = arg in takes_value
-        else:
-            words.append(arg)
-    return tuple(words)
+    """Usage lines for the command named by `words` (all when none match), the global options, then the command
+    options those lines use (all of them for the whole usage)."""
+    gram = grammar()
+    prefix = " ".join(words)
+    own = [line for line in gram.usage_lines
+           if prefix and f" {line.split('[options]')[1].strip()} ".startswith(f" {prefix} ")]
+    reference = __doc__.split("Usage:")[1].split("\n\n", 1)[1]
+    if own:
+        flags = {flag for command in gram.commands.values() for flag in command.flags
+                 if any(" ".join(command.path) in line for line in own)}
+        head, options = reference.split("Command options:\n")
+        kept, keep = [], False
+        for line in options.splitlines(keepends=True):
+            if line.startswith("  -"):
+                keep = gram.long_name(line.split()[0].rstrip(",").split("=")[0]) in flags
+            elif not line.startswith("    "):
+                keep = True  # the paragraphs after the options
+            kept.append(line if keep else "")
+        reference = head + ("Command options:\n" if flags else "") + "".join(kept).lstrip("\n")
+    return "Usage:\n" + "\n".join(own or gram.usage_lines) + "\n\n" + reference
 
 
 def _usage_failure(argv: list[str], message: str) -> CliError:
-    words = _words(argv)
+    gram = grammar()
+    words = gram.words(argv)
     unknown = unknown_flag(__doc__, argv)
     if unknown:
         return usage_error(f"unknown flag: {unknown}")
     if "requires argument" in message:
         return usage_error(message.splitlines()[0])
-    path = words[:2] if words[:2] in COMMANDS else words[:1]
-    if path in COMMANDS:
-        own = COMMANDS[path][1] | GLOBAL_FLAGS
-        stray = [arg.split("=")[0] for arg in argv if arg.startswith("--") and arg.split("=")[0] not in own]
-        if stray:
-            return usage_error(f"{stray[0]} is not a flag of '{' '.join(path)}'")
-    groups = {path[0] for path in COMMANDS if len(path) > 1}
-    if words and words[0] in groups and (len(words) == 1 or words[:2] not in COMMANDS):
-        detail = f"'{words[0]}' needs a subcommand" if len(words) == 1 else f"unknown command: {' '.join(words[:2])}"
-        return usage_error(detail)
-    if words and (words[0],) not in COMMANDS and words[0] not in groups:
+    command = gram.command_for(words)
+    if command:
+        problem = _flag_problem(gram, command, argv)
+        if problem:
+            return usage_error(problem)
+    groups = gram.groups
+    group = next((" ".join(words[:n]) for n in range(len(words), 0, -1) if " ".join(words[:n]) in groups), None)
+    if group and not command:
+        after = words[len(group.split()):]
+        return usage_error(f"'{group}' needs a subcommand" if not after else f"unknown command: {group} {after[0]}")
+    if words and not command:
         return usage_error(f"unknown command: {words[0]}")
     return usage_error(f"invalid arguments for '{' '.join(words)}'" if words else "a command is required")
+
+
+def _flag_problem(gram, command, argv: list[str]) -> str | None:
+    """A flag that `command` does not take, or a required one missing."""
+    given = {gram.long_name(arg.split("=")[0]) for arg in argv if arg.startswith("-") and arg != "-"}
+    stray = sorted(flag for flag in given - gram.own_flags(command.path) if flag.startswith("--"))
+    if stray:
+        return f"{stray[0]} is not a flag of '{' '.join(command.path)}'"
+    missing = [flag for flag, required in command.flags.items() if required and flag not in given]
+    return f"{missing[0]} is required for '{' '.join(command.path)}'" if missing else None
+
+
+def _shell_command_flag(argv: list[str]) -> list[str]:
+    """After `shell`, `-c` is the shell's --command (design.md); before it, -c stays --config."""
+    if "shell" not in argv or grammar().words(argv)[:1] != ("shell",):
+        return argv
+    at = argv.index("shell")
+    return argv[:at] + [("--command" + arg[2:] if arg.startswith("-c") and not arg.startswith("--")
+                         and len(arg) > 2 else "--command" if arg == "-c" else arg) for arg in argv[at:]]
 
 
 def parse(argv: list[str]) -> dict:
     from docopt import DocoptExit, docopt  # pylint: disable=import-outside-toplevel
 
+    argv = _shell_command_flag(argv)
     try:
         args = dict(docopt(__doc__, ["cli", *argv], default_help=False))
     except DocoptExit as exc:
         raise _usage_failure(argv, str(exc)) from None
-    if (args["--output"] or "table") not in ("table", "json"):
-        raise usage_error("output must be table or json")
+    for name, flag in grammar().flags.items():
+        values = args.get(name) if isinstance(args.get(name), list) else [args.get(name)]
+        bad = next((v for v in values if flag.choices and v is not None and v not in flag.choices), None)
+        if bad is not None:
+            *rest, last = flag.choices
+            raise usage_error(f"{name[2:]} must be {', '.join(rest)} or {last}")
     return args
 
 
 def _command(args: dict):
-    path = next(path for path in COMMANDS if all(args.get(word) for word in path) and len(path) == max(
-        len(p) for p in COMMANDS if all(args.get(w) for w in p)))
-    target, own_flags = COMMANDS[path]
-    stray = sorted(flag for flag, value in args.items()
-                   if flag.startswith("--") and value and flag not in GLOBAL_FLAGS | own_flags)
+    gram = grammar()
+    command = max((c for c in gram.commands.values() if all(args.get(word) for word in c.path)),
+                  key=lambda c: len(c.path))
+    own = gram.own_flags(command.path)
+    stray = sorted(flag for flag, value in args.items() if flag.startswith("--") and value and flag not in own)
     if stray:
-        raise usage_error(f"{stray[0]} is not a flag of '{' '.join(path)}'")
-    module_name, function = target.split(":")
+        raise usage_error(f"{stray[0]} is not a flag of '{' '.join(command.path)}'")
+    module_name, function = command.target.split(":")
     return getattr(importlib.import_module(f"cynode.cli.commands.{module_name}"), function)
 
 
 def run(argv: list[str], env: Env) -> int:
     """Run one command line; returns the exit status. Errors become one `Error: ...` line on stderr."""
     if any(arg in ("-h", "--help") for arg in argv[: argv.index("--") if "--" in argv else None]):
-        env.stdout.write(help_text(_words(argv)))
+        env.stdout.write(help_text(grammar().words(argv)))
         return ExitStatus.OK
     try:
         if not argv:
@@ -145,7 +198,7 @@ def run(argv: list[str], env: Env) -> int:
     except CliError as exc:
         env.stderr.write(f"Error: {exc.message}\n")
         if exc.status == ExitStatus.USAGE and "unknown command" in exc.message:
-            env.stderr.write(help_text(_words(argv)))
+            env.stderr.write(help_text(grammar().words(argv)))
         return exc.status
     except KeyboardInterrupt:
         env.stderr.write("\n")

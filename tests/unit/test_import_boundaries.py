@@ -95,10 +95,10 @@ def test_each_heavy_library_has_one_importer():
 
 
 def test_the_command_table_only_names_cli_modules():
-    from cynode.cli.main import COMMANDS  # pylint: disable=import-outside-toplevel
+    from cynode.cli.main import grammar  # pylint: disable=import-outside-toplevel
 
-    for target, _flags in COMMANDS.values():
-        assert f"cynode.cli.commands.{target.split(':', maxsplit=1)[0]}" in MODULES
+    for command in grammar().commands.values():
+        assert f"cynode.cli.commands.{command.target.split(':', maxsplit=1)[0]}" in MODULES, command.path
 
 
 PROBE = """

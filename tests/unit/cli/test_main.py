@@ -37,7 +37,7 @@ def test_help_goes_to_stdout_and_names_only_the_command(cli):
     login = cli("auth", "login", "-h")
     assert login.code == 0
     usage = login.stdout.split("\n\n")[0].splitlines()
-    assert usage == ["Usage:", "  cynode cli [options] auth login [--handle=HANDLE] [--password-stdin]"]
+    assert usage == ["Usage:", "  cynode cli [options] auth login [--handle=HANDLE | --user=HANDLE] [--password-stdin]"]
     group = cli("auth", "--help").stdout.split("\n\n")[0]
     assert "auth whoami" in group and "users" not in group
 
@@ -73,6 +73,15 @@ def test_no_command_prints_usage_on_stderr(cli):
     (["-o", "json"], "a command is required"),
     (["-o", "xml", "version"], "output must be table or json"),
     (["--output=yaml", "status"], "output must be table or json"),
+    (["task"], "'task' needs a subcommand"),
+    (["task", "artifacts"], "'task artifacts' needs a subcommand"),
+    (["task", "artifacts", "frob"], "unknown command: task artifacts frob"),
+    (["task", "artifacts", "get", "t1", "a1"], "--out is required for 'task artifacts get'"),
+    (["task", "list", "--status", "done"], "status must be queued, running, completed, failed or canceled"),
+    (["task", "logs", "t1", "--stream=both"], "stream must be stdout, stderr or all"),
+    (["task", "get", "t1", "--wait"], "--wait is not a flag of 'task get'"),
+    (["task", "list", "-w"], "--wait is not a flag of 'task list'"),
+    (["completion", "fish"], "invalid arguments for 'completion fish'"),
 ])
 def test_usage_errors_exit_2_with_one_error_line(cli, argv, message):
     usage_error(cli(*argv), message)

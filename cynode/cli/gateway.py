@@ -10,6 +10,7 @@ from cynode.cli.exits import CliError, ExitStatus, status_for_http
 
 REQUEST_TIMEOUT = 30.0
 ERROR_BODY_LIMIT = 4096
+STREAM_PIECE = 8192
 
 
 def segment(value: str) -> str:
@@ -85,6 +86,22 @@ class Gateway:
             return json.loads(response.data)
         except ValueError:
             raise CliError(f"gateway sent an unreadable response to {method} {path}", ExitStatus.GATEWAY) from None
+
+    @staticmethod
+    def pieces(response):
+        """The body of a streamed 2xx response, each piece as soon as it arrives (read1: a piece is never held back
+        to fill a buffer). The connection is closed when the reader is done, stops early or is interrupted, so
+        nothing half-read reaches a later request and the gateway sees the client go."""
+        try:
+            while piece := response.read1(STREAM_PIECE):
+                yield piece
+        except urllib3.exceptions.ReadTimeoutError:
+            raise CliError("the gateway stopped sending in the middle of the answer", ExitStatus.GATEWAY) from None
+        except (urllib3.exceptions.HTTPError, OSError):
+            raise CliError("the connection to the gateway broke in the middle of the answer",
+                           ExitStatus.GATEWAY) from None
+        finally:
+            response.close()
 
     def _send(self, request: dict, auth):
         headers = dict(self.http.headers)  # per-request headers replace the pool's defaults, they do not add to them

@@ -1,7 +1,8 @@
 """What only a person at a terminal sees: colour on status words and a progress line while a command waits.
 
 Both are decoration (spec/cli.md §2.4): never in json mode, never on a stream that is not a terminal, never
-with --no-color / NO_COLOR (colour) or --quiet (progress). Payloads never carry ANSI codes.
+with --quiet (progress). --no-color / NO_COLOR means no ANSI code at all: no colour, and a progress line
+erased with spaces instead of the erase-line sequence. Payloads never carry ANSI codes.
 """
 
 import threading
@@ -39,6 +40,7 @@ class Progress:
         self.stream = ctx.env.stderr
         self.label = label
         self.enabled = not ctx.json and not ctx.quiet and isatty(self.stream)
+        self.erase = "\r\x1b[K" if colour_on(ctx, self.stream) else "\r" + " " * (len(label) + 16) + "\r"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._started = time.monotonic()
@@ -52,14 +54,14 @@ class Progress:
         if self.enabled:
             self._stop.set()
             self._thread.join()
-            self.stream.write("\r\x1b[K")
+            self.stream.write(self.erase)
             self.stream.flush()
 
     def _run(self) -> None:
         frame = 0
         while not self._stop.is_set():
             elapsed = int(time.monotonic() - self._started)
-            self.stream.write(f"\r\x1b[K{SPINNER[frame % len(SPINNER)]} {self.label} ({elapsed}s)")
+            self.stream.write(f"{self.erase}{SPINNER[frame % len(SPINNER)]} {self.label} ({elapsed}s)")
             self.stream.flush()
             frame += 1
             self._stop.wait(TICK)

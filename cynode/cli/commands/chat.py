@@ -12,7 +12,7 @@ from contextlib import ExitStack
 
 from cynode.cli.exits import CliError, usage_error
 from cynode.cli.sse import answer_pieces, events
-from cynode.cli.terminal import Progress, colour_on
+from cynode.cli.terminal import Progress
 
 PROMPT = "> "
 SESSION_HINT = "Type /exit or /quit (or Ctrl+D) to leave."
@@ -44,8 +44,7 @@ class Session:
             body["model"] = ctx.args["--model"]
         out, received = ctx.env.stdout, []
         waiting = ExitStack()  # closed (idempotently) before the first piece is printed, so it never mixes in
-        if colour_on(ctx, ctx.env.stderr):  # its line is redrawn with escape codes: none with --no-color/NO_COLOR
-            waiting.enter_context(Progress(ctx, "waiting for the answer"))
+        waiting.enter_context(Progress(ctx, "waiting for the answer"))
         stream = None
         try:
             response = ctx.gateway().call("POST", "/v1/chat/completions", body=body, stream=True,

@@ -1,60 +1,12 @@
 """Prompts on a real terminal (a pty): the handle is echoed, passwords are not, and `users create` asks twice."""
 
 import os
-import select
-import subprocess
 import sys
-import time
 
 import pytest
 
 from tests.support.server import PASSWORD
-
-TIMEOUT = 20.0
-
-
-class Terminal:
-    """`cynode cli ARGS` as a subprocess whose stdin is a pty; stdout and stderr are pipes."""
-
-    def __init__(self, argv, environ):
-        master, slave = os.openpty()
-        self.master = master
-        self.proc = subprocess.Popen(  # pylint: disable=consider-using-with  # closed in finish()
-            [sys.executable, "-m", "cynode", "cli", *argv], stdin=slave, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=environ, start_new_session=True)
-        os.close(slave)
-        self.stderr = b""
-        self.echo = b""
-
-    def expect(self, prompt: str) -> None:
-        """Wait until stderr ends with `prompt` (the program now waits for input)."""
-        deadline = time.monotonic() + TIMEOUT
-        while not self.stderr.endswith(prompt.encode()):
-            assert time.monotonic() < deadline, f"no {prompt!r} prompt; stderr so far: {self.stderr!r}"
-            ready, _, _ = select.select([self.proc.stderr, self.master], [], [], 0.1)
-            if self.proc.stderr in ready:
-                chunk = os.read(self.proc.stderr.fileno(), 4096)
-                assert chunk, f"stderr closed before {prompt!r}: {self.stderr!r}"
-                self.stderr += chunk
-            if self.master in ready:
-                self.echo += os.read(self.master, 4096)
-
-    def type(self, text: str) -> None:
-        os.write(self.master, text.encode())
-
-    def finish(self) -> tuple[int, str, str]:
-        stdout, rest = self.proc.communicate(timeout=TIMEOUT)
-        self.stderr += rest
-        while select.select([self.master], [], [], 0)[0]:
-            try:
-                chunk = os.read(self.master, 4096)
-            except OSError:  # EIO: the other side is gone
-                break
-            if not chunk:
-                break
-            self.echo += chunk
-        os.close(self.master)
-        return self.proc.returncode, stdout.decode(), self.stderr.decode()
+from tests.support.terminal import Terminal
 
 
 @pytest.fixture(name="terminal")
@@ -63,14 +15,13 @@ def fixture_terminal(environ):
     opened = []
 
     def start(*argv, token=None):
-        opened.append(Terminal(argv, {**environ, **({"CYNORK_TOKEN": token} if token else {})}))
+        opened.append(Terminal([sys.executable, "-m", "cynode", "cli", *argv],
+                               {**environ, **({"CYNORK_TOKEN": token} if token else {})}))
         return opened[-1]
 
     yield start
     for term in opened:
-        if term.proc.poll() is None:
-            term.proc.kill()
-            term.proc.wait()
+        term.close()
 
 
 def test_login_prompts_without_echoing_the_password(terminal):

@@ -307,8 +307,8 @@ def run_cli(args: list[str], environ: dict[str, str], stdin: str | None = None,
             cwd: Path | None = None) -> CliResult:
     """Run `cynode cli ARGS` to completion (in `cwd`, default ours). A traceback on stderr fails the test whatever
     the exit code."""
-    completed = subprocess.run([*cynode_command(), "cli", *args], env=with_source(environ), check=False, timeout=CLI_TIMEOUT,
-                               input=(stdin or "").encode("utf-8"), capture_output=True, cwd=cwd)
+    completed = subprocess.run([*cynode_command(), "cli", *args], env=with_source(environ), check=False,
+                               timeout=CLI_TIMEOUT, input=(stdin or "").encode("utf-8"), capture_output=True, cwd=cwd)
     result = CliResult(list(args), completed.returncode, completed.stdout.decode("utf-8", "replace"),
                        completed.stderr.decode("utf-8", "replace"))
     assert "Traceback" not in result.stderr, f"a Python traceback reached the user:\n{result.report()}"

@@ -163,6 +163,7 @@ def _follow(ctx, query: dict) -> None:
     """Print what each poll adds to each stream; once the task has ended, the rest (spec/cli.md §7.4.8)."""
     stream, printed = query["stream"], {"stdout": 0, "stderr": 0}
     while True:
+        # The status before the logs: logs fetched after a terminal status are complete, so one fetch does for both
         done = taskview.is_terminal(ctx.gateway().json("GET", _path(ctx)))
         current = ctx.gateway().json("GET", _path(ctx, "logs"), query=query)
         if not ctx.json:

@@ -125,6 +125,17 @@ class Gateway:
             raise CliError(f"cannot reach gateway at {self.url}: {_short(reason)}", ExitStatus.GATEWAY) from None
 
 
+def body_chunks(response, size: int):
+    """A streamed 2xx response's body, `size` bytes at a time; a connection lost on the way (or a body shorter than
+    its Content-Length) is exit 7. The connection goes back to the pool when the body is done or abandoned."""
+    try:
+        yield from response.stream(size)
+    except urllib3.exceptions.HTTPError as exc:
+        raise CliError(f"download failed: {_short(exc)}", ExitStatus.GATEWAY) from None
+    finally:
+        response.release_conn()
+
+
 def _short(reason) -> str:
     """urllib3 wraps the OS error in layers of text; keep the last, human part."""
     text = str(reason)

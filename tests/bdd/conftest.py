@@ -83,6 +83,7 @@ class World:  # pylint: disable=too-many-instance-attributes
         self.own_servers: list[Server] = []
         self.gateway_url: str | None = None  # overrides the server's URL for CLI runs
         self.cli_env: dict[str, str | None] = {}
+        self.cli_cwd: Path | None = None  # where CLI runs start (relative paths in their arguments)
         self.passwords = {"admin": ADMIN_PASSWORD}
         self.user_ids: dict[str, str] = {}
         self.result: CliResult | None = None
@@ -148,7 +149,7 @@ class World:  # pylint: disable=too-many-instance-attributes
             env: dict[str, str | None] | None = None) -> CliResult:
         self.log_mark = len(self.server.log())
         environ = self.profile(profile).environ(self.gateway_url or self.server.url, {**self.cli_env, **(env or {})})
-        self.result = run_cli(args, environ, stdin)
+        self.result = run_cli(args, environ, stdin, self.cli_cwd)
         return self.result
 
     def login(self, handle: str, profile: str = "me") -> None:

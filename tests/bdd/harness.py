@@ -21,6 +21,7 @@ READY_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 CLI_TIMEOUT = 30.0
 HTTP_TIMEOUT = 30.0
+SOURCE_ROOT = str(Path(__file__).resolve().parents[2])
 
 # Routes whose errors use the OpenAI error shape instead of problem+json (spec/gateway.md §1.1), and /readyz,
 # whose 503 is a one-line text/plain reason (§2).
@@ -31,6 +32,13 @@ def cynode_command() -> list[str]:
     """How to start cynode: from the built zipapp when CYNODE_TEST_PYZ is set, else from the source tree."""
     pyz = os.environ.get("CYNODE_TEST_PYZ")
     return [sys.executable, pyz] if pyz else [sys.executable, "-m", "cynode"]
+
+
+def with_source(environ: dict[str, str]) -> dict[str, str]:
+    """`python -m cynode` runs this source tree from any working directory (not only from the tree itself)."""
+    if os.environ.get("CYNODE_TEST_PYZ"):
+        return environ
+    return {**environ, "PYTHONPATH": os.pathsep.join(filter(None, [SOURCE_ROOT, environ.get("PYTHONPATH")]))}
 
 
 def child_environ(overrides: dict[str, str | None]) -> dict[str, str]:
@@ -295,10 +303,12 @@ class Profile:
         return yaml.safe_load(self.config_file.read_text(encoding="utf-8")) or {}
 
 
-def run_cli(args: list[str], environ: dict[str, str], stdin: str | None = None) -> CliResult:
-    """Run `cynode cli ARGS` to completion. A traceback on stderr fails the test whatever the exit code."""
-    completed = subprocess.run([*cynode_command(), "cli", *args], env=environ, check=False, timeout=CLI_TIMEOUT,
-                               input=(stdin or "").encode("utf-8"), capture_output=True)
+def run_cli(args: list[str], environ: dict[str, str], stdin: str | None = None,
+            cwd: Path | None = None) -> CliResult:
+    """Run `cynode cli ARGS` to completion (in `cwd`, default ours). A traceback on stderr fails the test whatever
+    the exit code."""
+    completed = subprocess.run([*cynode_command(), "cli", *args], env=with_source(environ), check=False,
+                               timeout=CLI_TIMEOUT, input=(stdin or "").encode("utf-8"), capture_output=True, cwd=cwd)
     result = CliResult(list(args), completed.returncode, completed.stdout.decode("utf-8", "replace"),
                        completed.stderr.decode("utf-8", "replace"))
     assert "Traceback" not in result.stderr, f"a Python traceback reached the user:\n{result.report()}"

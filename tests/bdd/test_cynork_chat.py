@@ -1,6 +1,6 @@
 """Steps for features/cynork/cynork_chat.feature: `cynode cli chat` against a real `cynode serve` whose inference
 backend is the fake (tests/fakes/inference.py), served in this pytest process so a scenario sees exactly what
-reached the model. Interactive runs use a real pseudo-terminal (tests/support/terminal.py).
+reached the model. Interactive runs use a real pseudo-terminal (tests/support/chat_terminal.py).
 
 The shared steps (servers, running the CLI, output checks) live in conftest.py.
 """
@@ -14,7 +14,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 from tests.bdd.conftest import SHARED_SETTINGS, unescape
 from tests.bdd.harness import CliResult, Server, cynode_command
 from tests.fakes.inference import FakeInference
-from tests.support.terminal import CTRL_C, CTRL_D, Terminal
+from tests.support.chat_terminal import CTRL_C, CTRL_D, Terminal
 
 scenarios("cynork/cynork_chat.feature")
 

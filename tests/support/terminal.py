@@ -1,96 +1,112 @@
-"""`cynode cli ...` at a real terminal: stdin is a pseudo-terminal (stdlib pty), stdout and stderr are pipes read
-as they come, so a test sees prompts, answers and echo separately and in order.
+"""A command with some of its standard streams on a real pseudo-terminal (stdlib pty), the others on pipes.
+
+What a person at a terminal sees is read from the pty's master side (`tty`: echo and whatever the command wrote
+to the streams on the terminal, with the terminal's "\\r\\n" line ends); the piped streams are read separately.
 """
 
-import fcntl
 import os
 import select
+import signal
 import subprocess
-import sys
-import termios
 import time
 
 TIMEOUT = 20.0
-CTRL_C, CTRL_D = "\x03", "\x04"
-
-
-def _take_terminal() -> None:
-    """In the child, after setsid: make the pty (stdin) the controlling terminal, so a typed Ctrl+C is SIGINT."""
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+STREAMS = ("stdin", "stdout", "stderr")
 
 
 class Terminal:
-    """`command` (default: cynode from the source tree) + `cli ARGV` with `environ`. With `controlling`, the pty
-    is the process's controlling terminal: the line discipline turns a typed Ctrl+C into SIGINT (and getpass
-    would talk to /dev/tty, so password prompts tests leave it off)."""
+    """`argv` as a subprocess whose streams named in `on_tty` are a pty; stdin off the pty is empty."""
 
-    def __init__(self, argv, environ, command=None, controlling=False, stderr_on_terminal=False):
+    def __init__(self, argv, environ, on_tty=("stdin",), cwd=None):
         master, slave = os.openpty()
-        self.master = master
-        self.stderr_on_terminal = stderr_on_terminal  # then stderr is read with the echo, as a person sees both
-        # closed in finish(); preexec_fn only runs ioctl, safe before exec even with threads around
-        self.proc = subprocess.Popen(  # pylint: disable=consider-using-with,subprocess-popen-preexec-fn
-            [*(command or [sys.executable, "-m", "cynode"]), "cli", *argv], stdin=slave, stdout=subprocess.PIPE,
-            stderr=slave if stderr_on_terminal else subprocess.PIPE, env=environ, start_new_session=True,
-            preexec_fn=_take_terminal if controlling else None)
+        self.master: int | None = master
+        where = {name: slave if name in on_tty else subprocess.PIPE for name in STREAMS}
+        if "stdin" not in on_tty:
+            where["stdin"] = subprocess.DEVNULL
+        self.proc = subprocess.Popen(  # pylint: disable=consider-using-with  # reaped in finish() or by the fixture
+            argv, env=environ, cwd=cwd, start_new_session=True, **where)
         os.close(slave)
-        self.stdout = b""
-        self.stderr = b""
-        self.echo = b""
-        self.typed_at = 0  # how much of stderr had been read when something was last typed
+        self.out = {"tty": b"", "stdout": b"", "stderr": b""}
+        self._pipes = {name: getattr(self.proc, name) for name in ("stdout", "stderr") if name not in on_tty}
 
-    def _pump(self, done, what: str) -> None:
-        """Read whatever comes on stdout, stderr and the terminal until done() holds."""
+    @property
+    def stderr(self) -> bytes:
+        return self.out["stderr"]
+
+    @property
+    def echo(self) -> bytes:
+        return self.out["tty"]
+
+    def _pump(self, wait: float) -> None:
+        """Read whatever is ready (at most `wait` seconds of waiting) into `out`."""
+        sources = {pipe.fileno(): name for name, pipe in self._pipes.items()}
+        if self.master is not None:
+            sources[self.master] = "tty"
+        if not sources:
+            time.sleep(wait)
+            return
+        ready, _, _ = select.select(list(sources), [], [], wait)
+        for fd in ready:
+            name = sources[fd]
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the pty's other side is gone
+                chunk = b""
+            if chunk:
+                self.out[name] += chunk
+            elif name == "tty":
+                os.close(self.master)
+                self.master = None
+            else:
+                self._pipes.pop(name).close()
+
+    def wait_for(self, text: str, where: str = "stderr") -> None:
+        """Wait until `where` (stdout, stderr or tty) has shown `text`."""
         deadline = time.monotonic() + TIMEOUT
-        while not done():
-            assert time.monotonic() < deadline, f"{what}; stdout: {self.stdout!r}, stderr: {self.stderr!r}"
-            pipes = [pipe for pipe in (self.proc.stdout, self.proc.stderr) if pipe]
-            ready, _, _ = select.select([*pipes, self.master], [], [], 0.1)
-            for stream, name in ((self.proc.stdout, "stdout"), (self.proc.stderr, "stderr")):
-                if stream and stream in ready:
-                    chunk = os.read(stream.fileno(), 4096)
-                    assert chunk, f"{name} closed: {what}; stdout: {self.stdout!r}, stderr: {self.stderr!r}"
-                    setattr(self, name, getattr(self, name) + chunk)
-            if self.master in ready:
-                self._from_terminal(os.read(self.master, 4096))
-
-    def _from_terminal(self, chunk: bytes) -> None:
-        self.echo += chunk
-        if self.stderr_on_terminal:
-            self.stderr += chunk
+        while text.encode() not in self.out[where]:
+            assert time.monotonic() < deadline, f"no {text!r} on {where}; so far: {self.out}"
+            assert self.proc.poll() is None or self._pipes or self.master is not None, \
+                f"exited {self.proc.returncode} before {text!r} on {where}: {self.out}"
+            self._pump(0.1)
 
     def expect(self, prompt: str) -> None:
-        """Wait until stderr ends with `prompt` written after the last typing (the program waits for input)."""
-        self._pump(lambda: self.stderr[self.typed_at:].endswith(prompt.encode()), f"no new {prompt!r} prompt")
-
-    def expect_stdout(self, text: str) -> None:
-        """Wait until `text` has been printed on stdout."""
-        self._pump(lambda: text.encode() in self.stdout, f"no {text!r} on stdout")
-
-    def running(self) -> bool:
-        return self.proc.poll() is None
+        """Wait until stderr ends with `prompt` (the program now waits for input)."""
+        deadline = time.monotonic() + TIMEOUT
+        while not self.out["stderr"].endswith(prompt.encode()):
+            assert time.monotonic() < deadline, f"no {prompt!r} prompt; stderr so far: {self.out['stderr']!r}"
+            assert "stderr" in self._pipes, f"stderr closed before {prompt!r}: {self.out['stderr']!r}"
+            self._pump(0.1)
 
     def type(self, text: str) -> None:
-        self.typed_at = len(self.stderr)
         os.write(self.master, text.encode())
 
-    def finish(self) -> tuple[int, str, str]:
-        stdout, rest = self.proc.communicate(timeout=TIMEOUT)
-        self.stdout += stdout
-        self.stderr += rest or b""
-        while select.select([self.master], [], [], 0)[0]:
-            try:
-                chunk = os.read(self.master, 4096)
-            except OSError:  # EIO: the other side is gone
-                break
-            if not chunk:
-                break
-            self._from_terminal(chunk)
-        os.close(self.master)
-        return self.proc.returncode, self.stdout.decode(), self.stderr.decode()
+    def interrupt(self) -> None:
+        """What Ctrl+C does to a foreground program: SIGINT."""
+        self.proc.send_signal(signal.SIGINT)
 
-    def kill(self) -> None:
-        """Stop a process a failed test left running."""
+    def finish(self) -> tuple[int, str, str]:
+        """Wait for the exit and the end of every stream: (exit code, stdout, stderr) of the piped streams."""
+        deadline = time.monotonic() + TIMEOUT
+        while self.proc.poll() is None or self._pipes:
+            assert time.monotonic() < deadline, f"still running after {TIMEOUT:g} s: {self.out}"
+            self._pump(0.1)
+        while self.master is not None and select.select([self.master], [], [], 0)[0]:
+            self._pump(0)
+        if self.master is not None:
+            os.close(self.master)
+            self.master = None
+        return self.proc.returncode, self.out["stdout"].decode(), self.out["stderr"].decode()
+
+    def screen(self) -> str:
+        """What the terminal showed, with its "\\r\\n" line ends as "\\n"."""
+        return self.out["tty"].decode(errors="replace").replace("\r\n", "\n")
+
+    def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        for pipe in self._pipes.values():
+            pipe.close()
+        if self.master is not None:
+            os.close(self.master)
+            self.master = None

@@ -1,6 +1,7 @@
 """Prompts on a real terminal (a pty): the handle is echoed, passwords are not, and `users create` asks twice."""
 
 import os
+import sys
 
 import pytest
 
@@ -14,12 +15,13 @@ def fixture_terminal(environ):
     opened = []
 
     def start(*argv, token=None):
-        opened.append(Terminal(argv, {**environ, **({"CYNORK_TOKEN": token} if token else {})}))
+        opened.append(Terminal([sys.executable, "-m", "cynode", "cli", *argv],
+                               {**environ, **({"CYNORK_TOKEN": token} if token else {})}))
         return opened[-1]
 
     yield start
     for term in opened:
-        term.kill()
+        term.close()
 
 
 def test_login_prompts_without_echoing_the_password(terminal):

@@ -6,8 +6,9 @@
 Floors: `python -c pass`, and a minimal shiv zipapp whose entry point prints a constant (the packaging floor;
 built here with the same shiv options as build.py). Every command runs with the same real interpreter (the
 resolved binary, never a shell shim), round-robin so machine noise hits all of them alike, the order rotated
-every round. `cli status` and `cli auth whoami` talk to a real `cynode.pyz serve` started for the run (the
-source tree's server, with a NOTE, if the zipapp cannot serve). The header lists .pth files that run code at
+every round. `cli status`, `cli auth whoami`, `cli task list -o json` (20 finished tasks) and `cli task get`
+(by name) talk to a real `cynode.pyz serve` started for the run (the source tree's server, with a NOTE, if the
+zipapp cannot serve). The header lists .pth files that run code at
 every interpreter start: they tax every row and pre-import modules; compare with a clean venv then:
   python3 -m venv --without-pip /tmp/clean && python -m bench.cli_start --python /tmp/clean/bin/python3
 
@@ -42,7 +43,10 @@ TARGETS = (  # (case, limit as a multiple of the shiv floor's median)
     ("cli version", 1.5),
     ("cli version (no config)", 1.5),
     ("cli auth whoami", 3.0),
+    ("cli task list -o json", 3.0),
+    ("cli task get", 3.0),
 )
+TASKS = 20  # in the listing: one page of real rows to fetch, decode and print
 
 
 class BenchError(Exception):
@@ -341,9 +345,25 @@ def make_cases(python: str, pyz: Path, floor: Path, bare_env: dict, user_env: di
         Case("cli version (no config)", [*cli, "version"], bare_env, shown),
         Case("cli status", [*cli, "status"], user_env, "ok"),
         Case("cli auth whoami", [*cli, "auth", "whoami"], user_env, ""),
+        Case("cli task list -o json", [*cli, "task", "list", "-o", "json"], user_env, ""),
+        Case("cli task get", [*cli, "task", "get", f"bench-{TASKS}"], user_env, ""),
     ]
-    cases[-1].expect = whoami_line(cases[-1])
+    for case, must_show in zip(cases[-3:], (f"handle={ADMIN}", f'"task_name": "bench-{TASKS}"',
+                                            f"task_name=bench-{TASKS}")):
+        case.expect = learned_output(case, must_show)
     return cases
+
+
+def create_tasks(python: str, pyz: Path, env: dict) -> None:
+    """TASKS finished command tasks named bench-1.., so the timed reads see rows that no longer change."""
+    cli = [python, str(pyz), "cli"]
+    for number in range(1, TASKS + 1):
+        for argv in (["task", "create", "--command", "true", "--name", f"bench-{number}"],
+                     ["task", "result", "--wait", f"bench-{number}"]):
+            result = subprocess.run([*cli, *argv], env=env, capture_output=True, text=True, check=False,
+                                    stdin=subprocess.DEVNULL)
+            if result.returncode != 0:
+                raise BenchError(f"cli {' '.join(argv)} failed with {result.returncode}: {result.stderr.strip()}")
 
 
 def run(args: argparse.Namespace, tmp: Path) -> dict:
@@ -363,6 +383,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
     try:
         write_config(tmp / "xdg-user", server.url)
         login(python, pyz, server, user_env)
+        create_tasks(python, pyz, user_env)
         cases = make_cases(python, pyz, floor, bare_env, user_env)
         launcher = Launcher(python)
         try:
@@ -393,15 +414,16 @@ def version(pyz: Path) -> str:
     return text.split('__version__ = "', 1)[1].split('"', 1)[0]
 
 
-def whoami_line(case: Case) -> str:
-    """whoami prints `id=... handle=admin`; learn the id once and insist on that exact line afterwards."""
+def learned_output(case: Case, must_show: str) -> str:
+    """What a command prints that holds server-made ids: run it once, check it shows `must_show`, and insist on
+    exactly that output in every later run."""
     result = subprocess.run(case.argv, env=case.env, capture_output=True, text=True, check=False,
                             stdin=subprocess.DEVNULL)
-    line = result.stdout.strip()
-    if result.returncode != 0 or f"handle={ADMIN}" not in line.split():
-        raise BenchError(f"cli auth whoami: exit {result.returncode}, stdout {line!r}, "
-                         f"stderr {result.stderr.strip()!r}")
-    return line
+    output = result.stdout.strip()
+    if result.returncode != 0 or must_show not in output:
+        raise BenchError(f"{case.name}: exit {result.returncode}, stdout {output[:300]!r} (expected it to show "
+                         f"{must_show!r}), stderr {result.stderr.strip()!r}")
+    return output
 
 
 def _terminated(_signum, _frame):

@@ -6,9 +6,7 @@ import os
 import tempfile
 
 from cynode.cli.exits import CliError, ExitStatus, usage_error
-from cynode.cli.gateway import body_chunks
-
-CHUNK_BYTES = 64 * 1024
+from cynode.cli.gateway import pieces
 
 
 def save(ctx, path: str, out: str, force: bool) -> None:
@@ -23,7 +21,7 @@ def save(ctx, path: str, out: str, force: bool) -> None:
         with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{os.path.basename(out)}.", suffix=".part",
                                          delete=False) as handle:
             temp = handle.name
-            for chunk in body_chunks(response, CHUNK_BYTES):
+            for chunk in pieces(response, "the download"):
                 handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())

@@ -87,22 +87,6 @@ class Gateway:
         except ValueError:
             raise CliError(f"gateway sent an unreadable response to {method} {path}", ExitStatus.GATEWAY) from None
 
-    @staticmethod
-    def pieces(response):
-        """The body of a streamed 2xx response, each piece as soon as it arrives (read1: a piece is never held back
-        to fill a buffer). The connection is closed when the reader is done, stops early or is interrupted, so
-        nothing half-read reaches a later request and the gateway sees the client go."""
-        try:
-            while piece := response.read1(STREAM_PIECE):
-                yield piece
-        except urllib3.exceptions.ReadTimeoutError:
-            raise CliError("the gateway stopped sending in the middle of the answer", ExitStatus.GATEWAY) from None
-        except (urllib3.exceptions.HTTPError, OSError):
-            raise CliError("the connection to the gateway broke in the middle of the answer",
-                           ExitStatus.GATEWAY) from None
-        finally:
-            response.close()
-
     def _send(self, request: dict, auth):
         headers = dict(self.http.headers)  # per-request headers replace the pool's defaults, they do not add to them
         if auth:
@@ -125,15 +109,20 @@ class Gateway:
             raise CliError(f"cannot reach gateway at {self.url}: {_short(reason)}", ExitStatus.GATEWAY) from None
 
 
-def body_chunks(response, size: int):
-    """A streamed 2xx response's body, `size` bytes at a time; a connection lost on the way (or a body shorter than
-    its Content-Length) is exit 7. The connection goes back to the pool when the body is done or abandoned."""
+def pieces(response, what: str):
+    """The body of a streamed 2xx response (`what` it is, for errors), each piece as soon as it arrives (read1: a
+    piece is never held back to fill a buffer). A lost connection, a silent gateway or a body shorter than its
+    Content-Length is exit 7. The connection is closed when the reader is done, stops early or is interrupted,
+    so nothing half-read reaches a later request and the gateway sees the client go."""
     try:
-        yield from response.stream(size)
-    except urllib3.exceptions.HTTPError as exc:
-        raise CliError(f"download failed: {_short(exc)}", ExitStatus.GATEWAY) from None
+        while piece := response.read1(STREAM_PIECE):
+            yield piece
+    except urllib3.exceptions.ReadTimeoutError:
+        raise CliError(f"the gateway stopped sending in the middle of {what}", ExitStatus.GATEWAY) from None
+    except (urllib3.exceptions.HTTPError, OSError):
+        raise CliError(f"the connection to the gateway broke in the middle of {what}", ExitStatus.GATEWAY) from None
     finally:
-        response.release_conn()
+        response.close()
 
 
 def _short(reason) -> str:

@@ -11,6 +11,7 @@ import re
 from contextlib import ExitStack
 
 from cynode.cli.exits import CliError, usage_error
+from cynode.cli.gateway import pieces
 from cynode.cli.sse import answer_pieces, events
 from cynode.cli.terminal import Progress
 
@@ -49,7 +50,7 @@ class Session:
         try:
             response = ctx.gateway().call("POST", "/v1/chat/completions", body=body, stream=True,
                                           timeout=READ_TIMEOUT)
-            stream = ctx.gateway().pieces(response)
+            stream = pieces(response, "the answer")
             for piece in answer_pieces(events(stream)):
                 waiting.close()
                 received.append(piece)

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shlex
+import time
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,12 @@ from pytest_bdd import given, parsers, then, when
 
 from cynode import __version__
 from tests.bdd.harness import ADMIN_PASSWORD, CliResult, Profile, Response, Server, dead_url, run_cli
+from tests.bdd.harness import request as http_request
 
 # The shared server gets generous login limits: the limit scenarios start servers of their own.
 SHARED_SETTINGS = {"CYNODE_LOGIN_LIMIT_PER_IP": "10000", "CYNODE_LOGIN_LIMIT_PER_HANDLE": "10000"}
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+SETTLE_SECONDS = 10.0
 TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 
 
@@ -145,8 +148,21 @@ class World:  # pylint: disable=too-many-instance-attributes
     def profile(self, name: str = "me") -> Profile:
         return Profile(self.tmp / "profiles" / name)
 
+    def settle(self) -> None:
+        """Wait until the server has logged every request answered so far. It logs a request once its response is
+        closed, a moment after the client has it: without this, a line of an earlier request could land after the
+        mark of the next CLI run and count as that run's ("the server saw no request from that run")."""
+        if self.server.process is None:
+            return
+        request_id = http_request(self.server.url, "GET", "/healthz").header("X-Request-Id")
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while request_id not in self.server.log():
+            assert time.monotonic() < deadline, "the server did not log a /healthz request"
+            time.sleep(0.01)
+
     def cli(self, args: list[str], stdin: str | None = None, profile: str = "me",
             env: dict[str, str | None] | None = None) -> CliResult:
+        self.settle()
         self.log_mark = len(self.server.log())
         environ = self.profile(profile).environ(self.gateway_url or self.server.url, {**self.cli_env, **(env or {})})
         self.result = run_cli(args, environ, stdin, self.cli_cwd)

@@ -62,14 +62,6 @@ def _api(world, method: str, path: str, **kwargs):
     return http(world.server.url, method, path, token=token_for(world.server, _handle(world)), **kwargs)
 
 
-def _settle(world) -> None:
-    """Wait until the server has logged every request answered so far. It logs a request once its response is
-    closed, a moment after the client has it: without this, a line of an earlier request could land after the
-    mark of the next CLI run and count as that run's ("the server saw no request from that run")."""
-    request_id = http(world.server.url, "GET", "/healthz").header("X-Request-Id")
-    wait_until(lambda: request_id in world.server.log(), what="the server logging a /healthz request")
-
-
 def _task(world, ref: str) -> dict:
     response = _api(world, "GET", f"/v1/tasks/{ref}")
     assert response.status == 200, (response.status, response.body)
@@ -86,7 +78,7 @@ def _work(world):
 @given("I am signed in to the CLI as a new user")
 def _signed_in(world):
     world.cli_env["CYNORK_TOKEN"] = token_for(world.server, _handle(world))
-    _settle(world)
+    world.settle()
 
 
 @given("I am not signed in")
@@ -130,7 +122,7 @@ def _completed_tasks(world, names):
     for name in re.findall(r'"([^"]+)"', names):
         _create(world, name, "true")
         _ends(world, name, "completed")
-    _settle(world)
+    world.settle()
 
 
 @given(parsers.parse('my task "{name}" is running and waits for its go file'))
@@ -138,7 +130,7 @@ def _gated_task(world, name):
     task_id = _create(world, name, GATE)
     wait_until(lambda: _api(world, "GET", f"/v1/tasks/{task_id}/logs").json["stdout"] == "started\n",
                what=f"task {name} printing 'started'")
-    _settle(world)
+    world.settle()
 
 
 @when(parsers.parse('the go file of task "{name}" appears'))
@@ -191,12 +183,11 @@ def _remember(world, result: CliResult) -> None:
 
 @when(parsers.re(r"I run cynork: (?P<args>.+)"))
 def _run(world, args):
-    _settle(world)
     _remember(world, world.cli(shlex.split(_fill(world, args))))
 
 
 def _start(world, args: str, on_tty: tuple) -> Terminal:
-    _settle(world)
+    world.settle()
     world.log_mark = len(world.server.log())
     environ = with_source(world.profile().environ(world.server.url, world.cli_env))
     term = Terminal([*cynode_command(), "cli", *shlex.split(_fill(world, args))], environ, on_tty, world.cli_cwd)

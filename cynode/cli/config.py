@@ -90,7 +90,7 @@ def _read(path: str) -> dict:
     return data
 
 
-def _make_private_dirs(directory: str) -> None:
+def make_private_dirs(directory: str) -> None:
     """Create `directory` and every missing parent with mode 0700 (os.makedirs applies `mode` to the last only)."""
     missing = []
     while not os.path.isdir(directory) and directory != os.path.dirname(directory):
@@ -108,7 +108,7 @@ def _atomic_write(path: str, data: dict) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     tmp = None
     try:
-        _make_private_dirs(directory)
+        make_private_dirs(directory)
         fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=directory)  # created 0600
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             yaml.safe_dump(data, handle, default_flow_style=False, sort_keys=False, allow_unicode=True)

@@ -75,6 +75,7 @@ from cynode.cli.exits import CliError, ExitStatus, usage_error
 from cynode.usage import unknown_flag
 
 _GRAMMAR = None
+COMPLETE = "__complete"  # hidden: the bash/zsh completion scripts ask for candidates (not in the usage text)
 
 
 def grammar():
@@ -181,11 +182,23 @@ def _command(args: dict):
     return getattr(importlib.import_module(f"cynode.cli.commands.{module_name}"), function)
 
 
-def run(argv: list[str], env: Env) -> int:
-    """Run one command line; returns the exit status. Errors become one `Error: ...` line on stderr."""
+def _unparsed(argv: list[str], env: Env) -> int | None:
+    """What is answered before docopt: the completion scripts' hidden `__complete`, and help."""
+    if argv[:1] == [COMPLETE]:
+        from cynode.cli.complete import complete_command  # pylint: disable=import-outside-toplevel
+
+        return complete_command(grammar(), argv[1:], env)
     if any(arg in ("-h", "--help") for arg in argv[: argv.index("--") if "--" in argv else None]):
         env.stdout.write(help_text(grammar().words(argv)))
         return ExitStatus.OK
+    return None
+
+
+def run(argv: list[str], env: Env) -> int:
+    """Run one command line; returns the exit status. Errors become one `Error: ...` line on stderr."""
+    answered = _unparsed(argv, env)
+    if answered is not None:
+        return answered
     try:
         if not argv:
             env.stderr.write(help_text())
@@ -193,8 +206,7 @@ def run(argv: list[str], env: Env) -> int:
         args = parse(argv)
         command = _command(args)
         ctx = Context(args, env, load(config_path(args["--config"], env.environ), env.environ))
-        command(ctx)
-        return ExitStatus.OK
+        return command(ctx) or ExitStatus.OK  # a command may hand back a code of its own (shell -c)
     except CliError as exc:
         env.stderr.write(f"Error: {exc.message}\n")
         if exc.status == ExitStatus.USAGE and "unknown command" in exc.message:

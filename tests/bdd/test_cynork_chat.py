@@ -1,6 +1,6 @@
 """Steps for features/cynork/cynork_chat.feature: `cynode cli chat` against a real `cynode serve` whose inference
 backend is the fake (tests/fakes/inference.py), served in this pytest process so a scenario sees exactly what
-reached the model. Interactive runs use a real pseudo-terminal (tests/support/chat_terminal.py).
+reached the model. Interactive runs use a real pseudo-terminal (tests/support/terminal.py).
 
 The shared steps (servers, running the CLI, output checks) live in conftest.py.
 """
@@ -14,7 +14,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 from tests.bdd.conftest import SHARED_SETTINGS, unescape
 from tests.bdd.harness import CliResult, Server, cynode_command
 from tests.fakes.inference import FakeInference
-from tests.support.chat_terminal import CTRL_C, CTRL_D, Terminal
+from tests.support.terminal import KEYS, Terminal
 
 scenarios("cynork/cynork_chat.feature")
 
@@ -45,7 +45,7 @@ def _terminals():
     started = []
     yield started
     for term in started:
-        term.kill()
+        term.close()
 
 
 @given("a running cynode server with the fake inference backend")
@@ -138,11 +138,10 @@ def _no_history(world, text):
 # --- processes watched while they run -----------------------------------------------------------------------------
 
 
-def _start(world, terminals, args: str, controlling: bool, stderr_on_terminal: bool = False) -> Terminal:
+def _start(world, terminals, args: str, on_tty: tuple = ("stdin",), controlling: bool = True) -> Terminal:
     world.log_mark = len(world.server.log())
     environ = world.profile().environ(world.gateway_url or world.server.url, world.cli_env)
-    term = Terminal(shlex.split(args), environ, command=cynode_command(), controlling=controlling,
-                    stderr_on_terminal=stderr_on_terminal)
+    term = Terminal([*cynode_command(), "cli", *shlex.split(args)], environ, on_tty, controlling=controlling)
     terminals.append(term)
     world.remembered["terminal"] = term
     return term
@@ -155,12 +154,12 @@ def _start_plain(world, terminals, args):
 
 @when(parsers.parse('I start cynork "{args}" on a terminal'))
 def _start_on_terminal(world, terminals, args):
-    _start(world, terminals, args, controlling=True)
+    _start(world, terminals, args)
 
 
 @when(parsers.parse('I start cynork "{args}" on a terminal that also shows its stderr'))
 def _start_on_terminal_with_stderr(world, terminals, args):
-    _start(world, terminals, args, controlling=True, stderr_on_terminal=True)
+    _start(world, terminals, args, ("stdin", "stderr"))
 
 
 @given(parsers.re(r"the environment has (?:nothing new|(?P<name>\w+)=(?P<value>\S*))"))
@@ -171,7 +170,7 @@ def _environment(world, name, value):
 
 @then(parsers.parse('the terminal showed "{label}" and erased it before the prompt'))
 def _progress_shown(world, label):
-    shown = world.remembered["terminal"].stderr.decode()
+    shown = world.remembered["terminal"].stderr
     assert label in shown, shown
     assert shown.rindex("\r\x1b[K") > shown.rindex(label), shown  # erased after its last frame
 
@@ -184,17 +183,17 @@ def _no_escapes(world):
 @then(parsers.parse('its stdout shows "{first}" while "{last}" is still to come'))
 def _shows_while_running(world, first, last):
     term = world.remembered["terminal"]
-    term.expect_stdout(first)
+    term.wait_for(first, "stdout")
     # Printed as it arrived: the start of the answer is out while its end has not been printed (an answer held
     # back until complete would show both at once), and the CLI still runs, waiting for the rest.
-    assert last not in term.stdout.decode() and term.running(), term.stdout
+    assert last not in term.stdout and term.proc.poll() is None, term.stdout
 
 
 @then(parsers.parse('the terminal shows "{text}"'))
 def _terminal_shows(world, text):
     term = world.remembered["terminal"]
     term.expect("> ")
-    assert term.stderr.decode() == unescape(text), term.stderr
+    assert term.stderr == unescape(text), term.stderr
 
 
 @then(parsers.re(r'the terminal shows the prompt "(?P<prompt>[^"]*)"(?: again)?'))
@@ -209,12 +208,12 @@ def _type(world, text):
 
 @when("I press Ctrl+C")
 def _ctrl_c(world):
-    world.remembered["terminal"].type(CTRL_C)
+    world.remembered["terminal"].interrupt()  # typed: the pty is the controlling terminal
 
 
 @when("I press Ctrl+D")
 def _ctrl_d(world):
-    world.remembered["terminal"].type(CTRL_D)
+    world.remembered["terminal"].type(KEYS["Ctrl+D"])
 
 
 @then(parsers.parse("it ends with exit code {code:d}"))

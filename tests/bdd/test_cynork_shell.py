@@ -15,14 +15,13 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from tests.bdd.conftest import unescape
 from tests.bdd.harness import CLI_TIMEOUT, cynode_command
-from tests.bdd.pty_session import PtySession
+from tests.support.terminal import KEYS, STREAMS, Terminal
 
 scenarios("cynork/cynork_shell.feature")
 
 # A terminal with no capabilities and no personal readline settings: plain text the tests can read.
 TERMINAL = {"TERM": "dumb", "INPUTRC": "/dev/null", "COLUMNS": "200", "LINES": "50"}
 PROMPT_END = ")> "
-KEYS = {"Enter": "\n", "Tab": "\t", "Ctrl+C": "\x03", "Ctrl+D": "\x04", "Ctrl+P": "\x10"}
 
 
 def _history_file(world):
@@ -56,8 +55,8 @@ def _terminal():
     """The scenario's terminal sessions; each is ended (killed if it still runs) when the scenario ends."""
     sessions = []
     yield sessions
-    for session in sessions:
-        session.close()
+    for term in sessions:
+        term.close()
 
 
 @given(parsers.parse('I am logged in as a new user who has a task named "{name}"'))
@@ -90,40 +89,53 @@ def _old_history(world, line):
 @when("I start the cynork shell on a terminal")
 def _start_shell(world, terminal):
     environ = world.profile().environ(world.server.url, TERMINAL)
-    command = cynode_command()
-    terminal.append(PtySession([shutil.which(command[0]) or command[0], *command[1:], "cli", "shell"], environ))
+    # Every stream on the terminal, which is the controlling one: readline and getpass work as for a person.
+    terminal.append(Terminal([*cynode_command(), "cli", "shell"], environ, STREAMS, controlling=True))
     world.remembered["terminal"] = terminal[-1]
 
 
-def _session(world) -> PtySession:
+def _session(world) -> Terminal:
     return world.remembered["terminal"]
 
 
 def _type(world, text: str) -> None:
     """Type at a fresh prompt: wait until readline shows one, so no key reaches a terminal in cooked mode."""
     session = _session(world)
-    session.expect_prompt(PROMPT_END)
-    session.send(text)
+    session.expect(PROMPT_END)
+    session.type(text)
+
+
+def _interrupt(world) -> None:
+    """Ctrl+C, then wait for a fresh prompt. CPython's readline notices a signal only while it waits for a key: a
+    Ctrl+C that lands while it is still drawing the last key stays pending until another signal comes. So a Ctrl+C
+    without an answer after 2 s is typed once more (a person would press it again)."""
+    session = _session(world)
+    session.interrupt()
+    try:
+        session.expect(PROMPT_END, timeout=2.0)
+    except AssertionError:
+        session.interrupt()
+        session.expect(PROMPT_END)
 
 
 @then(parsers.parse('the prompt "{prompt}" appears'))
 def _prompt(world, prompt):
-    _session(world).expect_prompt(_expand(world, prompt))
+    _session(world).expect(_expand(world, prompt))
 
 
 @when(parsers.re(r'I type "(?P<text>[^"]*)" and (?P<key>Enter|Ctrl\+C)$'))
 def _type_line(world, text, key):
     _type(world, text)
-    _session(world).expect(text)  # the echo: what follows is the answer to this line
+    _session(world).wait_for(text)  # the echo: what follows is the answer to this line
     if key == "Ctrl+C":
-        _session(world).interrupt(PROMPT_END)
+        _interrupt(world)
     else:
-        _session(world).send(KEYS[key])
+        _session(world).type(KEYS[key])
 
 
 @when("I type Ctrl+C")
 def _type_interrupt(world):
-    _session(world).interrupt(PROMPT_END)  # the line being edited is discarded: a fresh prompt follows
+    _interrupt(world)  # the line being edited is discarded: a fresh prompt follows
 
 
 @when(parsers.re(r'I type (?P<key>Ctrl\+[DP])$'))
@@ -150,59 +162,59 @@ def _complete_more_and_run(world, text, more):
 def _complete_list(world, text):
     """Two Tabs list the candidates; readline then shows the line again below them, and waits for more keys."""
     _type(world, text + KEYS["Tab"] * 2)
-    _session(world).expect(text)
-    world.remembered["listing"] = _session(world).expect(text)
+    _session(world).wait_for(text)
+    world.remembered["listing"] = _session(world).wait_for(text)
 
 
 @when(parsers.parse('I log in as "{handle}" in the terminal shell'))
 def _terminal_login(world, handle):
     session = _session(world)
     _type(world, f"auth login --handle {handle}\n")
-    session.expect("Password: ")  # getpass on the terminal: no echo, and never a line of the shell's history
-    session.send(world.passwords[handle] + "\n")
-    session.expect(f"logged_in=true handle={handle}")
+    session.wait_for("Password: ")  # getpass on the terminal: no echo, and never a line of the shell's history
+    session.type(world.passwords[handle] + "\n")
+    session.wait_for(f"logged_in=true handle={handle}")
 
 
 @then(parsers.parse('the terminal shows "{text}"'))
 def _shows(world, text):
-    _session(world).expect(_expand(world, text))
+    _session(world).wait_for(_expand(world, text))
 
 
 @then(parsers.parse('the terminal line shows "{text}"'))
 def _line_shows(world, text):
-    _session(world).expect_prompt(PROMPT_END + text)
+    _session(world).expect(PROMPT_END + text)
 
 
 @then(parsers.parse('the terminal lists "{text}"'))
 def _lists(world, text):
     assert set(text.split()) <= set(world.remembered["listing"].split()), world.remembered["listing"]
-    _session(world).interrupt(PROMPT_END)
+    _interrupt(world)
 
 
 @then(parsers.parse('the terminal lists the task "{name}" and its id'))
 def _lists_task(world, name):
     listing = world.remembered["listing"].split()
     assert name in listing and world.remembered["task_id"] in listing, world.remembered["listing"]
-    _session(world).interrupt(PROMPT_END)
+    _interrupt(world)
 
 
 @then(parsers.parse("the shell exits with {code:d}"))
 def _exits(world, code):
     session = _session(world)
-    assert session.wait() == code, session.screen
-    assert "Traceback" not in session.screen, session.screen
+    assert session.finish()[0] == code, session.screen(plain=True)
+    assert "Traceback" not in session.screen(plain=True), session.screen(plain=True)
 
 
 @then("the terminal never showed the stored token")
 def _no_token(world):
     config = world.profile().config()
     tokens = [config[key] for key in ("token", "refresh_token")]
-    assert all(tokens) and not any(token in _session(world).screen for token in tokens)
+    assert all(tokens) and not any(token in _session(world).screen(plain=True) for token in tokens)
 
 
 @then("the terminal never showed the admin password")
 def _no_password(world):
-    assert world.server.admin_password not in _session(world).screen
+    assert world.server.admin_password not in _session(world).screen(plain=True)
 
 
 @then(parsers.parse('the shell history file has mode 0600 and holds exactly "{lines}"'))

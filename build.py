@@ -57,17 +57,21 @@ def build() -> Path:
     return OUTPUT
 
 
+TEST_TOOLS = {"bwrap": "bubblewrap", "zsh": "zsh"}  # command -> Debian package: the sandbox and completion tests
+
+
 def ensure_test_tools() -> None:
-    """Things the sandbox tests use that pip cannot install: bubblewrap (root + apt only)."""
-    if shutil.which("bwrap"):
+    """What the tests use that pip cannot install: bubblewrap and zsh (root + apt only)."""
+    missing = sorted(package for command, package in TEST_TOOLS.items() if not shutil.which(command))
+    if not missing:
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        say("installing bubblewrap with apt-get")
+        say(f"installing {' '.join(missing)} with apt-get")
         run("apt-get", "update", "-qq", stdout=subprocess.DEVNULL)
-        run("apt-get", "install", "-y", "-qq", "bubblewrap", stdout=subprocess.DEVNULL)
+        run("apt-get", "install", "-y", "-qq", *missing, stdout=subprocess.DEVNULL)
     else:
-        say("bubblewrap is not installed and cannot be installed here (needs root and apt-get): "
-            "bwrap sandbox tests will be skipped")
+        say(f"{' '.join(missing)} not installed and cannot be installed here (needs root and apt-get): "
+            "the tests that need them will be skipped")
 
 
 def main(argv: list[str]) -> int:

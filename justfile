@@ -3,6 +3,8 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 bin := justfile_directory() / ".venv/bin"
 packages := "cli server store dispatch inference"
+# test processes (pytest-xdist): the suites wait on servers and jobs far more than they compute
+workers := "4"
 
 # everything CI checks: lint, feature files, tests with coverage, the zipapp, and the CLI suite against it
 ci: lint features cover api build bdd-pyz
@@ -22,7 +24,7 @@ test *ARGS:
 # the tests under coverage (server and CLI subprocesses included); fails under 90% for any package
 cover:
     rm -f .coverage .coverage.*
-    {{bin}}/coverage run -m pytest -q
+    {{bin}}/coverage run -m pytest -q -n {{workers}}
     {{bin}}/coverage combine -q
     {{bin}}/coverage report
     for pkg in {{packages}}; do \
@@ -44,7 +46,7 @@ build:
 
 # the cynork BDD suite again, with the CLI and server run from the built zipapp
 bdd-pyz:
-    CYNODE_TEST_PYZ={{justfile_directory()}}/cynode.pyz {{bin}}/pytest -q tests/bdd -m suite_cynork
+    CYNODE_TEST_PYZ={{justfile_directory()}}/cynode.pyz {{bin}}/pytest -q -n {{workers}} tests/bdd -m suite_cynork
 
 # build and start the server (SQLite in the default data dir)
 serve *ARGS: build

@@ -25,6 +25,7 @@ BUILD = [
 DEV = BUILD + [
     "pytest==9.2.0",
     "pytest-bdd==9.0.1",
+    "pytest-xdist==3.8.0",  # the BDD suites mostly wait on real servers and jobs: 4 workers halve CI's wall time
     "coverage==7.17.3",
     "pylint==4.1.4",
     "rust-just==1.59.0",

@@ -6,7 +6,7 @@ packages := "cli server store dispatch inference"
 # test processes (pytest-xdist): the suites wait on servers and jobs far more than they compute
 workers := "4"
 
-# everything CI checks: lint, feature files, tests with coverage, the zipapp, and the CLI suite against it
+# everything CI checks: lint, feature files, tests with coverage, the zipapp, and the CLI's @pyz scenarios against it
 ci: lint features cover api build bdd-pyz
 
 # pylint over code, tests, benchmarks and build scripts
@@ -44,9 +44,10 @@ bdd *ARGS:
 build:
     {{bin}}/python build.py
 
-# the cynork BDD suite again, with the CLI and server run from the built zipapp
+# the packaged product end to end: the journey and the @pyz scenarios (auth, tasks, chat, shell, completion) again,
+# with the CLI and server run from the built zipapp (`-m suite_cynork` runs every cynork scenario that way)
 bdd-pyz:
-    CYNODE_TEST_PYZ={{justfile_directory()}}/cynode.pyz {{bin}}/pytest -q -n {{workers}} tests/bdd -m suite_cynork
+    CYNODE_TEST_PYZ={{justfile_directory()}}/cynode.pyz {{bin}}/pytest -q -n {{workers}} tests/bdd -m pyz
 
 # build and start the server (SQLite in the default data dir)
 serve *ARGS: build

@@ -35,7 +35,7 @@ Feature: cynork chat
 
   # --- one message --------------------------------------------------------------------------------------------
 
-  @req_client_chat @spec_cli_7_5 @spec_cli_2_1
+  @req_client_chat @spec_cli_7_5 @spec_cli_2_1 @pyz
   Scenario: --message prints the answer and exits 0
     Given a running cynode server with the fake inference backend
     And I am logged in as "admin"
@@ -70,7 +70,7 @@ Feature: cynork chat
     And stdout is empty
     And stderr is one line starting with "Error: 404 Not Found: The model 'other-model' does not exist"
 
-  @req_client_chat_streaming @spec_cli_7_5
+  @req_client_chat_streaming @spec_cli_7_5 @pyz
   Scenario: the answer is printed as it arrives, not when it is complete
     Given a running cynode server with the fake inference backend
     And I am logged in as "admin"
@@ -228,7 +228,7 @@ Feature: cynork chat
 
   # --- at a terminal ---------------------------------------------------------------------------------------------
 
-  @req_client_chat @req_client_chat_streaming @spec_cli_7_5 @spec_cli_3
+  @req_client_chat @req_client_chat_streaming @spec_cli_7_5 @spec_cli_3 @pyz
   Scenario: at a terminal: the hint and prompt, Ctrl+C stops an answer and the chat goes on, Ctrl+D leaves
     Given a running cynode server with the fake inference backend
     And I am logged in as "admin"

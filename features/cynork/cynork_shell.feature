@@ -25,7 +25,7 @@ Feature: cynork interactive shell and shell completion
     And the shell's stderr is exactly "cynode(${GATEWAY_URL})> \ncynode(${GATEWAY_URL})> \n"
     And the server saw no request from that run
 
-  @req_client_shell @spec_cli_7_6 @spec_cli_3
+  @req_client_shell @spec_cli_7_6 @spec_cli_3 @pyz
   Scenario: lines behave as on the command line, and a failing line does not end the shell
     Given I am logged in as "admin"
     When I run cynork "shell" with stdin "version\nauth bogus\nusers disable no-such-user\nauth whoami -q\ncynode cli version\ncynork -o json version\n"
@@ -123,7 +123,7 @@ Feature: cynork interactive shell and shell completion
 
   # --- on a terminal: completion, login, history -----------------------------------------------------------
 
-  @req_client_shell @spec_cli_7_6
+  @req_client_shell @spec_cli_7_6 @pyz
   Scenario: tab completion on a terminal completes commands, subcommands, flag values and task names
     Given I am logged in as a new user who has a task named "shell-demo"
     When I start the cynork shell on a terminal
@@ -158,7 +158,7 @@ Feature: cynork interactive shell and shell completion
     Then the shell exits with 0
     And the terminal never showed the admin password
 
-  @req_client_shell @spec_cli_7_6 @spec_cli_4_5
+  @req_client_shell @spec_cli_7_6 @spec_cli_4_5 @pyz
   Scenario: the history file is private, keeps ordinary lines only, and comes back after a restart
     Given the shell history file holds "old-line" with mode 0644
     When I start the cynork shell on a terminal
@@ -183,7 +183,7 @@ Feature: cynork interactive shell and shell completion
 
   # --- bash and zsh ------------------------------------------------------------------------------------------
 
-  @req_client_shell @spec_cli_7_6
+  @req_client_shell @spec_cli_7_6 @pyz
   Scenario Outline: the bash completion script completes commands, flags, values and task names
     Given I am logged in as a new user who has a task named "shell-demo"
     When bash completes "<words>" with the script from "cynode cli completion bash"

@@ -1,4 +1,4 @@
-@suite_cynork
+@suite_cynork @pyz
 Feature: cynork status, authentication and user administration
   As a person or a script using `cynode cli`, I check the gateway, log in and out, see who I am and, as an
   admin, manage users, with output and exit codes I can rely on. Every run is a real process against a real

@@ -71,7 +71,7 @@ Feature: cynork task commands
     Then the exit code is 0
     And stdout is the line "task_id={task} status=completed task_name=capital stdout="echo: What is the capital of France?" stderr="""
 
-  @req_client_tasks @spec_cli_7_4_1 @spec_cli_7_4_9 @spec_cli_7_4_10
+  @req_client_tasks @spec_cli_7_4_1 @spec_cli_7_4_9 @spec_cli_7_4_10 @pyz
   Scenario: attachments reach the job, and files it writes to out/ are artifacts to download
     Given my work dir holds 300000 random bytes in "blob.bin"
     When I run cynork: task create -a a.txt --attach blob.bin --command "cat attachments/a.txt" --command "mkdir -p out && cp attachments/blob.bin out/copy.bin" --name arts --result
@@ -189,7 +189,7 @@ Feature: cynork task commands
     And the server saw no request from that run
     And task "gated" is "running"
 
-  @req_client_tasks @spec_cli_7_4_4
+  @req_client_tasks @spec_cli_7_4_4 @pyz
   Scenario Outline: the cancel question on a terminal: only y or Y cancels (answer "<answer>")
     Given my task "gated" is running and waits for its go file
     When I run "task cancel gated" on a terminal and answer "<answer>" to "Cancel task gated? [y/N] "
@@ -222,7 +222,7 @@ Feature: cynork task commands
     When I run cynork: -o json task result logged
     Then the JSON output has exactly the keys "task_id, status, task_name, stdout, stderr, jobs"
 
-  @req_client_tasks @spec_cli_7_4_8
+  @req_client_tasks @spec_cli_7_4_8 @pyz
   Scenario: logs --follow prints a running job's output before the job ends
     Given my task "gated" is running and waits for its go file
     When I start cynork: task logs gated --follow

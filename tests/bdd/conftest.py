@@ -65,6 +65,16 @@ def _world(tmp_path, request):
         server.check_clean_exit()
 
 
+@pytest.fixture(name="terminals")
+def _terminals():
+    """Terminal sessions (tests/support/terminal.py) a scenario started; any still running when it ends (after a
+    failed step) are killed."""
+    started = []
+    yield started
+    for term in started:
+        term.close()
+
+
 def unescape(text: str) -> str:
     r"""`\n`, `\t` and `\\` written in a feature file, as the characters they stand for."""
     return re.sub(r"\\([nt\\])", lambda m: {"n": "\n", "t": "\t", "\\": "\\"}[m.group(1)], text)

@@ -39,15 +39,6 @@ def _shared_server(tmp_path_factory, chat_backend):
     server.check_clean_exit()
 
 
-@pytest.fixture(name="terminals")
-def _terminals():
-    """Processes a scenario started; any still running when it ends (a failed step) are killed."""
-    started = []
-    yield started
-    for term in started:
-        term.close()
-
-
 @given("a running cynode server with the fake inference backend")
 def _server_with_backend(world, chat_backend):
     world.use_shared_server()

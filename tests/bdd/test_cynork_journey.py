@@ -3,7 +3,7 @@ list them as JSON, follow the logs of a running one and cancel it, fetch an arti
 
 It is a script rather than a feature because it is one story told once; the behaviours it strings together
 each have their scenarios in features/cynork/. In CI `just bdd-pyz` runs it again with the server and the CLI
-taken from the built zipapp (it carries the suite_cynork mark like those features).
+taken from the built zipapp (it carries the pyz mark, like the scenarios tagged @pyz).
 """
 
 import json
@@ -14,7 +14,7 @@ import pytest
 from tests.bdd.conftest import SHARED_SETTINGS
 from tests.bdd.harness import ADMIN_PASSWORD, Profile, Server, cynode_command, run_cli
 
-pytestmark = pytest.mark.suite_cynork
+pytestmark = [pytest.mark.suite_cynork, pytest.mark.pyz]
 FOLLOW_TIMEOUT = 60.0
 
 SLOW_SCRIPT = "for i in $(seq 1 120); do echo \"tick $i\"; sleep 0.5; done\n"

@@ -50,15 +50,6 @@ def _stderr_line(world, line):
 # --- a shell on a pseudo-terminal ---------------------------------------------------------------------------
 
 
-@pytest.fixture(name="terminal")
-def _terminal():
-    """The scenario's terminal sessions; each is ended (killed if it still runs) when the scenario ends."""
-    sessions = []
-    yield sessions
-    for term in sessions:
-        term.close()
-
-
 @given(parsers.parse('I am logged in as a new user who has a task named "{name}"'))
 def _user_with_task(world, name):
     """A user of this scenario alone, so the shared server's other tasks never show up among the candidates."""
@@ -87,11 +78,11 @@ def _old_history(world, line):
 
 
 @when("I start the cynork shell on a terminal")
-def _start_shell(world, terminal):
+def _start_shell(world, terminals):
     environ = world.profile().environ(world.server.url, TERMINAL)
     # Every stream on the terminal, which is the controlling one: readline and getpass work as for a person.
-    terminal.append(Terminal([*cynode_command(), "cli", "shell"], environ, STREAMS, controlling=True))
-    world.remembered["terminal"] = terminal[-1]
+    terminals.append(Terminal([*cynode_command(), "cli", "shell"], environ, STREAMS, controlling=True))
+    world.remembered["terminal"] = terminals[-1]
 
 
 def _session(world) -> Terminal:

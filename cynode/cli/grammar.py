@@ -78,17 +78,34 @@ class Grammar:
         self.flags: dict[str, Flag] = {option.longer: Flag(option, _description(options_text, option),
                                                          option.longer in global_names)
                                        for option in self.options}
-        self.commands: dict[tuple, Command] = {}
+        self.head = doc.split("Usage:")[0]
+        self.reference = doc.split("Usage:")[1].split("\n\n", 1)[1]  # the options and the closing paragraphs
         self.usage_lines: list[str] = []  # one a command: an indented continuation line joins the one above
         for line in sections.usage_body.splitlines():
             if line.strip().startswith("cynode cli"):
                 self.usage_lines.append(line)
             elif line.strip():
                 self.usage_lines[-1] += " " + line.strip()
-        for line in self.usage_lines:
-            self._add(line)
+        self._commands: dict[tuple, Command] | None = None
 
-    def _add(self, line: str) -> None:
+    @property
+    def commands(self) -> dict[tuple, "Command"]:
+        """Every usage line as a Command, parsed on first use (help, errors and completion need them all)."""
+        if self._commands is None:
+            self._commands = dict(self.command_of(line) for line in self.usage_lines)
+        return self._commands
+
+    def lines_naming(self, words) -> list[str]:
+        """The usage lines whose first command word is among `words`: docopt's matching time grows with every
+        line it is given (36 ms for all of them here, 5 ms for one), so a command line is parsed against these."""
+        words = set(words)
+        return [line for line in self.usage_lines if line.split("[options]")[1].split()[0] in words]
+
+    def usage_for(self, lines: list[str]) -> str:
+        """A usage text of its own for `lines`, with the whole option reference."""
+        return self.head + "Usage:\n" + "\n".join(lines) + "\n\n" + self.reference
+
+    def command_of(self, line: str) -> tuple[tuple, "Command"]:
         pattern = docopt.parse_pattern(docopt.formal_usage("\n" + line), list(self.options))
         path, arguments, flags, words = [], [], {}, []
         for leaf, required in list(_leaves(pattern))[1:]:  # the first leaf is the word `cli`
@@ -98,7 +115,7 @@ class Grammar:
                 arguments.append(leaf.name)
             elif isinstance(leaf, docopt.Option):
                 flags[self.long_name(leaf.name)] = required
-        self.commands[tuple(path)] = Command(tuple(path), tuple(arguments), flags, tuple(words))
+        return tuple(path), Command(tuple(path), tuple(arguments), flags, tuple(words))
 
     # lookups ------------------------------------------------------------------------------------------------
 

@@ -157,11 +157,13 @@ def parse(argv: list[str]) -> dict:
     from docopt import DocoptExit, docopt  # pylint: disable=import-outside-toplevel
 
     argv = _shell_command_flag(argv)
+    gram = grammar()
+    lines = gram.lines_naming(arg for arg in argv if not arg.startswith("-"))
     try:
-        args = dict(docopt(__doc__, ["cli", *argv], default_help=False))
+        args = dict(docopt(gram.usage_for(lines) if lines else __doc__, ["cli", *argv], default_help=False))
     except DocoptExit as exc:
         raise _usage_failure(argv, str(exc)) from None
-    for name, flag in grammar().flags.items():
+    for name, flag in gram.flags.items():
         values = args.get(name) if isinstance(args.get(name), list) else [args.get(name)]
         bad = next((v for v in values if flag.choices and v is not None and v not in flag.choices), None)
         if bad is not None:
@@ -172,9 +174,10 @@ def parse(argv: list[str]) -> dict:
 
 def _command(args: dict):
     gram = grammar()
-    command = max((c for c in gram.commands.values() if all(args.get(word) for word in c.path)),
-                  key=lambda c: len(c.path))
-    own = gram.own_flags(command.path)
+    named = [word for word, value in args.items() if value is True and word[0] not in "-<"]
+    command = max((command for _, command in map(gram.command_of, gram.lines_naming(named))
+                   if all(args.get(word) for word in command.path)), key=lambda command: len(command.path))
+    own = set(command.flags) | gram.global_flags
     stray = sorted(flag for flag, value in args.items() if flag.startswith("--") and value and flag not in own)
     if stray:
         raise usage_error(f"{stray[0]} is not a flag of '{' '.join(command.path)}'")

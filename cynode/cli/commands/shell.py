@@ -15,9 +15,11 @@ IDENTITY_TIMEOUT = 5.0
 
 
 def shell(ctx):
-    lines = ctx.args["--command"]  # a list, as `task create` repeats it; docopt allows one after `shell`
+    line = ctx.args["--command"]
+    if isinstance(line, list):  # docopt makes it a list when `task create`'s line (which repeats it) took part
+        line = line[0] if line else None
     session = Session(ctx)
-    return session.one(lines[0]) if lines else session.loop()
+    return session.one(line) if line is not None else session.loop()
 
 
 def _grammar():

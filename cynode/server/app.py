@@ -18,10 +18,11 @@ from cynode.server.routes import auth as auth_routes
 from cynode.server.routes import chat as chat_routes
 from cynode.server.routes import health as health_routes
 from cynode.server.routes import tasks as task_routes
+from cynode.server.routes import tokens as token_routes
 from cynode.server.routes import users as users_routes
 
 LOG = logging.getLogger("cynode.http")
-ROUTE_MODULES = (health_routes, auth_routes, users_routes, task_routes, chat_routes)
+ROUTE_MODULES = (health_routes, auth_routes, users_routes, task_routes, chat_routes, token_routes)
 
 bottle.BaseRequest.MEMFILE_MAX = 1024 * 1024  # bodies above 1 MiB spool to a temp file instead of memory
 

@@ -1,7 +1,9 @@
-"""Who is calling: bearer-token authentication and the admin check."""
+"""Who is calling: bearer-token authentication (a session's access token or a personal API token) and the admin
+check."""
 
 from cynode.server.errors import Forbidden, Unauthorized
-from cynode.server.security import token_hash
+from cynode.server.security import API_TOKEN_PREFIX, token_hash
+from cynode.store.records import ApiTokenAuth
 
 
 def bearer_token(req) -> str:
@@ -12,12 +14,35 @@ def bearer_token(req) -> str:
 
 
 def authenticate(deps, req):
-    """The caller's live session (checked on every request, so logout and revoke take effect at once)."""
-    session = deps.store.session_for_access(token_hash(bearer_token(req)))
-    if session is None or not session.user.is_active:
+    """The caller's live session, or their live API token (checked on every request, so logout, revoke and
+    disabling take effect at once). Either has `.user`; is_api_token() tells them apart."""
+    token = bearer_token(req)
+    digest = token_hash(token)
+    caller = None
+    # The prefix picks the one table to look in. A session token is random urlsafe text and may start with the
+    # prefix too (one in 2^24), so an unknown prefixed token still gets the session lookup.
+    if token.startswith(API_TOKEN_PREFIX):
+        caller = deps.store.api_token_for(digest)
+    if caller is None:
+        caller = deps.store.session_for_access(digest)
+    if caller is None or not caller.user.is_active:
         raise Unauthorized("Invalid or expired token")
-    req.environ["cynode.user_id"] = session.user.id  # for the request log
-    return session
+    if is_api_token(caller):
+        deps.store.touch_api_token(caller)
+    req.environ["cynode.user_id"] = caller.user.id  # for the request log
+    return caller
+
+
+def is_api_token(caller) -> bool:
+    return isinstance(caller, ApiTokenAuth)
+
+
+def require_session(deps, req):
+    """authenticate(), refusing API tokens: what they must not do (mint more tokens, revoke them, log out)."""
+    caller = authenticate(deps, req)
+    if is_api_token(caller):
+        raise Forbidden("API tokens cannot manage API tokens")
+    return caller
 
 
 def require_admin(deps, req):

@@ -7,6 +7,9 @@ import json
 
 from cynode import __version__
 from cynode.contract import LIST_LIMIT_MAX, MAX_HANDLE_LENGTH, MAX_PASSWORD_LENGTH, TaskStatus
+from cynode.server.routes.tokens import MAX_DAYS, MIN_DAYS
+from cynode.server.routes.tokens import MAX_NAME_LENGTH as TOKEN_NAME_MAX
+from cynode.server.routes.tokens import NAME_PATTERN as TOKEN_NAME_PATTERN
 from cynode.server.routes.users import HANDLE_PATTERN, MIN_PASSWORD_LENGTH, RESERVED_HANDLES
 
 _JSON = "application/json"
@@ -128,6 +131,10 @@ SCHEMAS = {
                                                               finish_reason=_STR, message=_obj(
                                                                   ["role", "content"], role={"const": "assistant"},
                                                                   content=_STR))}),
+    "ApiToken": _obj(["token_id", "name", "created_at", "expires_at", "last_used_at"], token_id=_UUID, name=_STR,
+                     created_at=_TIME, expires_at=_TIME, last_used_at={**_TIME, "type": ["string", "null"]}),
+    "ApiTokenCreated": _obj(["token_id", "name", "token", "expires_at"], token_id=_UUID, name=_STR,
+                            token={"type": "string", "pattern": "^cyn_"}, expires_at=_TIME),
     "Artifact": _obj(["artifact_id", "name", "content_type", "size_bytes"], artifact_id=_UUID, name=_STR,
                      content_type=_STR, size_bytes=_INT, created_at=_TIME),
 }
@@ -173,7 +180,8 @@ PATHS = {
                                                    password={**_TEXT_REQ, "maxLength": MAX_PASSWORD_LENGTH})))},
     "/v1/auth/refresh": {"post": _op("rotate the refresh token", {**_ok(_ref("Tokens")), **_errors(400, 401, 413)},
                                      auth=False, body=_body(_obj(["refresh_token"], refresh_token=_TEXT_REQ)))},
-    "/v1/auth/logout": {"post": _op("end this login", {**_ok(None, "204"), **_errors(401)})},
+    "/v1/auth/logout": {"post": _op("end this login (403 for an API token)", {
+        **_ok(None, "204"), **_errors(401, 403)})},
     "/v1/users/me": {"get": _op("who am I", {**_ok(_ref("User")), **_errors(401)})},
     "/v1/users": {
         "get": _op("list users (admin)", {**_ok(_USER_LIST), **_errors(400, 401, 403)}, params=_PAGING),
@@ -214,6 +222,19 @@ PATHS = {
     "/v1/tasks/{ref}/artifacts/{artifact_id}": {"get": _task_op(
         "an artifact's bytes", {"type": "string", "contentMediaType": "application/octet-stream"},
         content_type="*/*", params=[{"name": "artifact_id", "in": "path", "required": True, "schema": _STR}])},
+    "/v1/tokens": {
+        "get": _op("list my live API tokens, newest first (never the tokens themselves)", {
+            **_ok(_obj(["tokens"], tokens={"type": "array", "items": _ref("ApiToken")})), **_errors(401)}),
+        "post": _op("create an API token, shown this once (403 when called with an API token)", {
+            **_ok(_ref("ApiTokenCreated"), "201"), **_errors(400, 401, 403, 409, 413)},
+            body=_body(_obj(["name"], name={"type": "string", "minLength": 1, "maxLength": TOKEN_NAME_MAX,
+                                            "pattern": TOKEN_NAME_PATTERN.pattern},
+                            expires_in_days={"type": ["integer", "null"], "minimum": MIN_DAYS,
+                                             "maximum": MAX_DAYS}))),
+    },
+    "/v1/tokens/{token_id}": {"delete": _op("revoke one of my live API tokens at once (403 with an API token)", {
+        **_ok(None, "204"), **_errors(401, 403, 404)}, params=[
+            {"name": "token_id", "in": "path", "required": True, "schema": _TEXT_REQ}])},
     "/v1/chat": {"post": _op("answer one message with the configured model", {
         **_ok(_obj(["response"], response=_STR)), **_errors(400, 401, 413, 502, 503, 504)},
         body=_body(_obj(["message"], message={"type": "string", "pattern": r"\S", "not": {"pattern": "\x00"}})))},

@@ -55,6 +55,13 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+API_TOKEN_PREFIX = "cyn_"  # marks a personal API token, so secret scanners can find a leaked one
+
+
+def new_api_token() -> str:
+    return API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
 def token_hash(token: str) -> str:
     """Only this digest is stored; a leaked database does not yield usable tokens."""
     return hashlib.sha256(token.encode()).hexdigest()

@@ -116,6 +116,16 @@ _V4_CHAT_EXCHANGES = (
     'CREATE INDEX "chat_exchange_user_id_created_at" ON "chat_exchange" ("user_id", "created_at")',
 )
 
+# v5, personal API tokens: only the SHA-256 digest of each token is kept; revoking stamps revoked_at.
+_V5_API_TOKENS = (
+    'CREATE TABLE "api_token" ("id" VARCHAR(36) NOT NULL PRIMARY KEY, "user_id" VARCHAR(36) NOT NULL, '
+    '"name" VARCHAR(64) NOT NULL, "token_hash" VARCHAR(64) NOT NULL, "created_at" {datetime} NOT NULL, '
+    '"expires_at" {datetime} NOT NULL, "revoked_at" {datetime}, "last_used_at" {datetime}, '
+    'FOREIGN KEY ("user_id") REFERENCES "user" ("id") ON DELETE CASCADE)',
+    'CREATE UNIQUE INDEX "api_token_token_hash" ON "api_token" ("token_hash")',
+    'CREATE INDEX "api_token_user_id_created_at" ON "api_token" ("user_id", "created_at")',
+)
+
 
 def _same_on_both(statements: tuple) -> dict:
     return {"sqlite": statements, "postgresql": statements}
@@ -126,6 +136,7 @@ STEPS = (
     _same_on_both(_V2_TASKS_JOBS_ARTIFACTS),
     _V3_FAIR_DISPATCH,
     _same_on_both(_V4_CHAT_EXCHANGES),
+    _same_on_both(_V5_API_TOKENS),
 )
 
 

@@ -130,4 +130,20 @@ class ChatExchange(BaseModel):
         indexes = ((("user", "created_at"), False),)  # a user's exchanges, newest first
 
 
-MODELS = (SchemaVersion, User, Session, Task, Job, Artifact, ChatExchange)
+class ApiToken(BaseModel):
+    """A personal API token for scripts and CI: long-lived, revocable, stored only as its SHA-256 digest."""
+
+    id = peewee.CharField(max_length=36, primary_key=True)
+    user = peewee.ForeignKeyField(User, backref="api_tokens", on_delete="CASCADE", index=False)
+    name = peewee.CharField(max_length=64)
+    token_hash = peewee.CharField(max_length=64, unique=True)
+    created_at = peewee.DateTimeField()
+    expires_at = peewee.DateTimeField()
+    revoked_at = peewee.DateTimeField(null=True)
+    last_used_at = peewee.DateTimeField(null=True)
+
+    class Meta:  # pylint: disable=missing-class-docstring
+        indexes = ((("user", "created_at"), False),)  # a user's tokens, newest first
+
+
+MODELS = (SchemaVersion, User, Session, Task, Job, Artifact, ChatExchange, ApiToken)

@@ -110,3 +110,25 @@ class ChatExchangeRecord:  # pylint: disable=too-many-instance-attributes
     request_id: str | None
     id: str = ""  # given by the store
     created_at: datetime.datetime | None = None  # given by the store
+
+
+@dataclass(frozen=True)
+class ApiTokenRecord:
+    """A personal API token's metadata; the token itself is never stored."""
+
+    id: str
+    user_id: str
+    name: str
+    created_at: datetime.datetime
+    expires_at: datetime.datetime
+    revoked_at: datetime.datetime | None
+    last_used_at: datetime.datetime | None
+
+
+@dataclass(frozen=True)
+class ApiTokenAuth:
+    """A live API token with its user, as authentication finds it."""
+
+    id: str
+    user: UserRecord
+    last_used_at: datetime.datetime | None

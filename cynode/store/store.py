@@ -14,6 +14,7 @@ from cynode.store.models import MODELS, Session, User
 from cynode.store.prepared import Prepared
 from cynode.store.records import SessionRecord, UserRecord, from_model, from_row, utcnow
 from cynode.store.tasks import TaskQueries
+from cynode.store.tokens import TokenQueries
 
 
 class Conflict(Exception):
@@ -32,7 +33,7 @@ def _user(row: User) -> UserRecord:
     return from_model(UserRecord, row)
 
 
-class Store(TaskQueries, JobQueries, ChatQueries):
+class Store(TaskQueries, JobQueries, ChatQueries, TokenQueries):
     """Open database plus the queries on it. Thread-safe: peewee keeps one connection per thread."""
 
     def __init__(self, url: str):
@@ -81,14 +82,15 @@ class Store(TaskQueries, JobQueries, ChatQueries):
         return User.select().where(User.is_admin & User.is_active).count()
 
     def set_user_active(self, user_id: str, active: bool) -> tuple[UserRecord | None, list[str]]:
-        """Enable or disable a user. Disabling, in one transaction, revokes every session and cancels every
-        unfinished task; returns the user and the ids of their jobs that were running, for the caller to kill.
+        """Enable or disable a user. Disabling, in one transaction, revokes every session and API token and cancels
+        every unfinished task; returns the user and the ids of their jobs that were running, for the caller to kill.
         Enabling again brings nothing back."""
         running = []
         with self.db.atomic():
             User.update(is_active=active, updated_at=utcnow()).where(User.id == user_id).execute()  # locks the row
             if not active:
                 self.revoke_user_sessions(user_id)
+                self.revoke_user_api_tokens(user_id)
                 running = self.cancel_tasks_of(user_id)
         return self.user_by_id(user_id), running
 

@@ -1,9 +1,9 @@
 """Login, refresh (rotating), logout, and the caller's identity."""
 
 from cynode.contract import MAX_HANDLE_LENGTH, MAX_PASSWORD_LENGTH
-from cynode.server.auth import authenticate, client_ip
+from cynode.server.auth import authenticate, client_ip, is_api_token
 from cynode.server.deps import Reply
-from cynode.server.errors import BadRequest, TooManyRequests, Unauthorized
+from cynode.server.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
 from cynode.server.jsonio import read_json, text_field
 from cynode.server.routes.users import user_json
 from cynode.server.security import new_token, token_hash, verify_password
@@ -70,7 +70,10 @@ def refresh(deps, req):
 
 def logout(deps, req):
     """Ends the caller's login at once: this access token and its refresh-token family."""
-    deps.store.revoke_family(authenticate(deps, req).family)
+    caller = authenticate(deps, req)
+    if is_api_token(caller):  # it belongs to no login; revoking it is DELETE /v1/tokens/{id}, from a login
+        raise Forbidden("an API token cannot log out; revoke it with DELETE /v1/tokens/{id}")
+    deps.store.revoke_family(caller.family)
     return Reply(204)
 
 

@@ -24,6 +24,9 @@ Usage:
   cynode cli [options] users list [--limit=N] [--cursor=CURSOR]
   cynode cli [options] users disable <user>
   cynode cli [options] users enable <user>
+  cynode cli [options] tokens create <name> [--expires-days=N]
+  cynode cli [options] tokens list
+  cynode cli [options] tokens revoke <token> [--yes]
 
 Global options:
   -c FILE, --config=FILE  config file (default: $XDG_CONFIG_HOME/cynork/config.yaml or ~/.config/cynork/config.yaml)
@@ -50,7 +53,7 @@ Command options:
   --status=STATUS         task list: only tasks in this status, one of: queued, running, completed, failed, canceled
   -l N, --limit=N         items per page, 1-200 (default: 50)
   --cursor=CURSOR         continue a listing from a previous next_cursor
-  -y, --yes               task cancel: do not ask for confirmation
+  -y, --yes               task cancel, tokens revoke: do not ask for confirmation
   -w, --wait              task result: wait until the task ends
   -n DURATION, --interval=DURATION  task watch: time between refreshes, e.g. 500ms, 2s, 1m30s (default: 2s, at least 1s)
   --no-clear              task watch: never clear the screen
@@ -61,8 +64,10 @@ Command options:
   -m TEXT, --message=TEXT  chat: send one message, print the answer and exit
   --model=MODEL           chat: the model to ask (default: the gateway's)
   --plain                 chat: print answers as plain text
+  --expires-days=N        tokens create: days until the API token expires, 1-365 (default: 90)
 
-A task is named by its id or its name. Environment: CYNORK_GATEWAY_URL (default http://localhost:8080), CYNORK_TOKEN.
+A task is named by its id or its name; an API token by its token_id.
+Environment: CYNORK_GATEWAY_URL (default http://localhost:8080), CYNORK_TOKEN (an access token or an API token).
 Exit codes: 0 ok, 2 usage, 3 auth, 4 not found, 5 conflict, 6 validation, 7 gateway or network, 8 internal.
 """
 

@@ -232,7 +232,8 @@ class Server:  # pylint: disable=too-many-instance-attributes
         response = request(self.url, method, path, **kwargs)
         if response.status < 300 and response.body.startswith(b"{"):
             data = response.json
-            self.secrets.update(str(data[key]) for key in ("access_token", "refresh_token") if data.get(key))
+            self.secrets.update(str(data[key]) for key in ("access_token", "refresh_token", "token")
+                                if data.get(key))  # "token": a new API token
         return response
 
     def login(self, handle: str, password: str) -> dict:

@@ -27,6 +27,8 @@ def _days(body: dict) -> int:
     days = body.get("expires_in_days")
     if days is None:
         return DEFAULT_DAYS
+    if isinstance(days, float) and days.is_integer():  # JSON has one number type: 30.0 is 30
+        days = int(days)
     if isinstance(days, bool) or not isinstance(days, int) or not MIN_DAYS <= days <= MAX_DAYS:
         raise BadRequest(f"expires_in_days must be an integer from {MIN_DAYS} to {MAX_DAYS}")
     return days

@@ -61,6 +61,7 @@ def test_names_at_the_limits_are_accepted(backend):
     login = backend.session().access
     assert create(backend, login, name="x" * 64, expires_in_days=365).status == 201
     assert create(backend, login, name="é", expires_in_days=1).status == 201
+    assert create(backend, login, name="thirty", expires_in_days=30.0).status == 201  # JSON's 30.0 is 30
 
 
 def test_a_name_is_unique_per_user_among_live_tokens(backend):

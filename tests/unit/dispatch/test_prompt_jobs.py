@@ -137,10 +137,8 @@ def test_a_wrong_key_is_an_upstream_error_that_does_not_show_the_key(make, fake)
 def test_a_backend_silent_past_the_read_timeout_fails_the_job(make, fake):
     world = make("ollama", inference_read_timeout=1)
     task = world.prompt("[[silent 3]] hello")
-    started = time.monotonic()
     world.dispatcher.run_once()
-    assert time.monotonic() - started < 2.5
-    result = world.result(task)
+    result = world.result(task)  # failed, not answered: the job gave up before the backend's 3 s of silence ended
     assert (result["status"], result["exit_code"]) == ("failed", 1)
     assert result["stderr"] == f"inference backend {fake.url}: timed out waiting for the backend"
 
@@ -176,25 +174,27 @@ def test_cancel_closes_the_upstream_request_at_once_and_keeps_the_partial_answer
     worker = world.in_background()
     _wait(lambda: "echo: a" in world.log(task))
     _, running = world.store.cancel_task(task.id)
-    canceled_at = time.monotonic()
+    shown = world.log(task)
     world.dispatcher.cancel(running)
-    assert fake.disconnected.wait(2) and time.monotonic() - canceled_at < 1.0
+    assert fake.disconnected.wait(5)
     worker.join(5)
     [job] = world.store.jobs_for_task(task.id)
     result = json.loads(job.result)
     assert (job.status, result["error"], result["exit_code"]) == ("canceled", "canceled", -1)
-    assert result["stdout"].startswith("echo: a") and "j" not in result["stdout"]
+    # "At once", without a clock: the backend sends a word every 0.5 s, and the answer kept at most the one
+    # word that was already on its way when the cancel came.
+    assert result["stdout"].startswith(shown) and len(result["stdout"].split()) <= len(shown.split()) + 1
 
 
 def test_the_tasks_timeout_ends_a_prompt_job_like_a_timed_out_command(make, fake):
     world = make("openai")
     task = world.prompt("[[slow 0.4]] a b c d e f g h i j", timeout_seconds=1)
-    started = time.monotonic()
     world.dispatcher.run_once()
-    assert time.monotonic() - started < 2.5 and fake.disconnected.wait(2)
+    assert fake.disconnected.wait(5)
     result = world.result(task)
     assert (result["status"], result["exit_code"]) == ("timeout", -1) and "error" not in result
     assert result["stdout"].startswith("echo: a") and world.store.task_by_id(task.id).status == "failed"
+    assert "j" not in result["stdout"]  # stopped at the 1 s timeout, long before the 4 s answer's end
 
 
 def test_an_answer_over_the_cap_is_cut_and_the_backend_stops_generating(make, fake):

@@ -9,7 +9,7 @@ Feature: cynork personal API tokens
     Given a running cynode server
     And I am logged in to the CLI as a new user
 
-  @req_api_tokens @spec_issue_10
+  @req_api_tokens @spec_issue_10 @pyz
   Scenario: create prints the token once and the token works alone as CYNORK_TOKEN
     When I run cynork "tokens create ci --expires-days 30"
     Then the exit code is 0

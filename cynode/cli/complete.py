@@ -38,7 +38,7 @@ def candidates(gram, words: list[str], current: str, tasks=list, in_shell: bool 
     if current.startswith("-") and "=" in current:
         flag, _, value = current.partition("=")
         return [f"{flag}={choice}" for choice in _values(gram, flag) if choice.startswith(value)]
-    if words and _awaits_value(gram, words[-1]):
+    if words and gram.awaits_value(words[-1]):
         return [choice for choice in _values(gram, words[-1]) if choice.startswith(current)]
     path = gram.words(words)
     command = gram.command_for(path)  # the longest known prefix: the words after it are its arguments
@@ -47,12 +47,6 @@ def candidates(gram, words: list[str], current: str, tasks=list, in_shell: bool 
         spellings = [s for name in sorted(flags) for s in gram.flags[name].spellings]
         return [s for s in spellings if s.startswith(current)]
     return [word for word in _positional(gram, path, command, tasks, in_shell) if word.startswith(current)]
-
-
-def _awaits_value(gram, word: str) -> bool:
-    """`--status` or `-o` written without its value, which is then the next word."""
-    return word.startswith("-") and "=" not in word and (word.startswith("--") or len(word) == 2) \
-        and gram.takes_value(word)
 
 
 def _values(gram, spelling: str) -> tuple:

@@ -77,6 +77,14 @@ class Context:
         if not self.quiet:
             self.warn(message)
 
+    def confirmed(self, question: str) -> bool:
+        """`--yes`, or `question` answered y/Y on stderr (spec/cli.md §7.4.4: anything else, EOF included, is no).
+        Not being logged in fails before the question is asked."""
+        if self.args.get("--yes"):
+            return True
+        self.token()
+        return (self.env.ask(question) or "").strip() in ("y", "Y")
+
     # auth ---------------------------------------------------------------------------------------------------
 
     def token(self) -> str:

@@ -152,6 +152,11 @@ class Grammar:
                     children.append(path[depth])
         return groups
 
+    def awaits_value(self, arg: str) -> bool:
+        """`--status` or `-o` written without its value, which is then the next word."""
+        return arg.startswith("-") and "=" not in arg and (arg.startswith("--") or len(arg) == 2) \
+            and self.takes_value(arg)
+
     def words(self, argv: list[str]) -> tuple:
         """The leading non-flag words of argv, skipping flags and their values (`--flag value`)."""
         words, skip = [], False
@@ -161,7 +166,7 @@ class Grammar:
             elif arg == "--":
                 break
             elif arg.startswith("-") and arg != "-":
-                skip = "=" not in arg and (arg.startswith("--") or len(arg) == 2) and self.takes_value(arg)
+                skip = self.awaits_value(arg)
             else:
                 words.append(arg)
         return tuple(words)

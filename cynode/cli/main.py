@@ -100,10 +100,9 @@ def help_text(words: tuple = ()) -> str:
     prefix = " ".join(words)
     own = [line for line in gram.usage_lines
            if prefix and f" {line.split('[options]')[1].strip()} ".startswith(f" {prefix} ")]
-    reference = __doc__.split("Usage:")[1].split("\n\n", 1)[1]
+    reference = gram.reference
     if own:
-        flags = {flag for command in gram.commands.values() for flag in command.flags
-                 if any(" ".join(command.path) in line for line in own)}
+        flags = {flag for line in own for flag in gram.command_of(line)[1].flags}
         head, options = reference.split("Command options:\n")
         kept, keep = [], False
         for line in options.splitlines(keepends=True):

@@ -90,11 +90,8 @@ def get(ctx) -> None:
 
 def cancel(ctx) -> None:
     ref = ctx.args["<task>"]
-    if not ctx.args["--yes"]:
-        ctx.token()  # spec/cli.md §7.4.4: not logged in fails before the question
-        answer = ctx.env.ask(f"Cancel task {ref}? [y/N] ")
-        if (answer or "").strip() not in ("y", "Y"):
-            return
+    if not ctx.confirmed(f"Cancel task {ref}? [y/N] "):
+        return
     reply = ctx.gateway().json("POST", _path(ctx, "cancel"))
     fields = {"task_id": reply.get("task_id") or reply.get("id") or ref, "canceled": True}
     if reply.get("task_name"):

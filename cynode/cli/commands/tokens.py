@@ -36,10 +36,7 @@ def list_(ctx) -> None:
 
 def revoke(ctx) -> None:
     ref = ctx.args["<token>"]
-    if not ctx.args["--yes"]:
-        ctx.token()  # not logged in fails before the question, as task cancel does
-        answer = ctx.env.ask(f"Revoke token {ref}? [y/N] ")
-        if (answer or "").strip() not in ("y", "Y"):
-            return
+    if not ctx.confirmed(f"Revoke token {ref}? [y/N] "):
+        return
     ctx.gateway().json("DELETE", f"/v1/tokens/{segment(ref)}")
     ctx.emit(kv_line({"token_id": ref, "revoked": True}), {"token_id": ref, "revoked": True})

@@ -70,3 +70,9 @@ PROBLEM_TYPES = {
     503: ("urn:cynodeai:error:upstream", "Service Unavailable"),
     504: ("urn:cynodeai:error:upstream", "Gateway Timeout"),
 }
+
+
+# One character that str.strip() keeps: "not blank" as the server judges it, as a regex. Spelled out because `\S`
+# differs between Python's re (which counts \x1c-\x1f and \x85 as space) and the ECMA regexes of the clients
+# that validate against the OpenAPI document.
+NOT_BLANK = r"[^\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"

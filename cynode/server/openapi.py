@@ -6,7 +6,7 @@ A test compares its paths with the app's routes, and CI runs schemathesis agains
 import json
 
 from cynode import __version__
-from cynode.contract import LIST_LIMIT_MAX, MAX_HANDLE_LENGTH, MAX_PASSWORD_LENGTH, TaskStatus
+from cynode.contract import LIST_LIMIT_MAX, MAX_HANDLE_LENGTH, MAX_PASSWORD_LENGTH, NOT_BLANK, TaskStatus
 from cynode.server.routes.tokens import MAX_DAYS, MIN_DAYS
 from cynode.server.routes.tokens import MAX_NAME_LENGTH as TOKEN_NAME_MAX
 from cynode.server.routes.tokens import NAME_PATTERN as TOKEN_NAME_PATTERN
@@ -96,14 +96,14 @@ SCHEMAS = {
         **_UNKNOWN_FIELDS,
         "properties": {"prompt": _IN, "input_mode": {"enum": ["prompt", "script", "commands", ""]}, "task_name": _IN,
                        "commands": {"type": "array", "minItems": 1, "maxItems": 100,
-                                    "items": {"type": "string", "pattern": r"\S", "not": {"pattern": "\x00"}}},
+                                    "items": {"type": "string", "pattern": NOT_BLANK, "not": {"pattern": "\x00"}}},
                        "timeout_seconds": {"type": ["integer", "null"], "minimum": 1}},
         "anyOf": [  # prompt/script text; or commands as a list; or commands as the lines of `prompt`
             {"required": ["prompt"], "not": {"required": ["commands"]},
-             "properties": {"input_mode": {"enum": ["prompt", "script", ""]}, "prompt": {"pattern": r"\S"}}},
+             "properties": {"input_mode": {"enum": ["prompt", "script", ""]}, "prompt": {"pattern": NOT_BLANK}}},
             {"required": ["input_mode", "commands"], "properties": {"input_mode": {"const": "commands"}}},
             {"required": ["input_mode", "prompt"], "not": {"required": ["commands"]},
-             "properties": {"input_mode": {"const": "commands"}, "prompt": {"pattern": r"\S"}}},
+             "properties": {"input_mode": {"const": "commands"}, "prompt": {"pattern": NOT_BLANK}}},
         ],
     },
     "Job": _obj(["id", "status"], id=_UUID, status=_STR, result=_STR, started_at=_TIME, ended_at=_TIME),
@@ -237,7 +237,7 @@ PATHS = {
             {"name": "token_id", "in": "path", "required": True, "schema": _TEXT_REQ}])},
     "/v1/chat": {"post": _op("answer one message with the configured model", {
         **_ok(_obj(["response"], response=_STR)), **_errors(400, 401, 413, 502, 503, 504)},
-        body=_body(_obj(["message"], message={"type": "string", "pattern": r"\S", "not": {"pattern": "\x00"}})))},
+        body=_body(_obj(["message"], message={"type": "string", "pattern": NOT_BLANK, "not": {"pattern": "\x00"}})))},
     "/v1/models": {"get": _op("the models chat can use (OpenAI list; empty while inference is not configured)", {
         **_ok(_obj(["object", "data"], object={"const": "list"}, data={"type": "array", "items": _ref("Model")})),
         **_openai_errors(401)})},

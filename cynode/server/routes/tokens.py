@@ -3,7 +3,7 @@
 import datetime
 import re
 
-from cynode.contract import rfc3339
+from cynode.contract import NOT_BLANK, rfc3339
 from cynode.server.auth import authenticate, require_session
 from cynode.server.deps import Reply
 from cynode.server.errors import BadRequest, Conflict, NotFound
@@ -12,7 +12,7 @@ from cynode.server.security import new_api_token, token_hash
 from cynode.store.tokens import NameTaken
 
 MAX_NAME_LENGTH = 64
-NAME_PATTERN = re.compile(r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")  # not blank; no control characters
+NAME_PATTERN = re.compile(r"^[^\x00-\x1f\x7f]*" + NOT_BLANK + r"[^\x00-\x1f\x7f]*$")  # not blank, no control chars
 MIN_DAYS, MAX_DAYS, DEFAULT_DAYS = 1, 365, 90
 
 

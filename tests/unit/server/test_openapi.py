@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from cynode.contract import NOT_BLANK
 from cynode.server.app import ROUTE_MODULES
 from cynode.server.openapi import document
 from cynode.server.routes.chat import OPENAI_PATHS
@@ -52,3 +53,25 @@ def test_served_document_carries_this_servers_timeout_limit(backend):
     doc = response.json
     assert doc["openapi"].startswith("3.1")
     assert doc["components"]["schemas"]["TaskCreate"]["properties"]["timeout_seconds"]["maximum"] == 600
+
+
+def _patterns(node):
+    if isinstance(node, dict):
+        if isinstance(node.get("pattern"), str):
+            yield node["pattern"]
+        for value in node.values():
+            yield from _patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _patterns(value)
+
+
+def test_not_blank_means_what_the_server_strips_in_every_regex_dialect():
+    """Schemathesis (ECMA regexes) sent the command "\\x1e" as schema-valid; the server, by str.strip(), calls it
+    blank (400). So the document never uses \\s or \\S, which differ between dialects, and its spelled-out
+    class agrees with str.isspace() on every code point."""
+    patterns = set(_patterns(document(60)))
+    assert not [p for p in patterns if re.search(r"\\[sS]", p)]
+    assert NOT_BLANK in patterns
+    not_blank = re.compile(NOT_BLANK)
+    assert all(bool(not_blank.fullmatch(chr(c))) != chr(c).isspace() for c in range(0x110000))

@@ -41,7 +41,7 @@ class Command:
     def target(self) -> str:
         """`module:function` under cynode.cli.commands: module = first word, function = the other words."""
         module = TOP_LEVEL_MODULES.get(self.path[0], self.path[0])
-        function = "_".join(self.path[1:]) or self.path[0]
+        function = "_".join(self.path[1:]).replace("-", "_") or self.path[0]
         clashes = keyword.iskeyword(function) or hasattr(builtins, function)
         return f"{module}:{function}{'_' if clashes else ''}"
 

@@ -27,6 +27,38 @@ Usage:
   cynode cli [options] tokens create <name> [--expires-days=N]
   cynode cli [options] tokens list
   cynode cli [options] tokens revoke <token> [--yes]
+  cynode cli [options] creds list [--provider=NAME] [--owner-type=TYPE] [--owner-id=ID] [--active=BOOL]
+                       [--limit=N] [--cursor=CURSOR]
+  cynode cli [options] creds get <credential>
+  cynode cli [options] creds create --provider=NAME --name=NAME [--owner-type=TYPE] [--owner-id=ID]
+                       [--secret-from-stdin | --secret-file=PATH]
+  cynode cli [options] creds rotate <credential> [--secret-from-stdin | --secret-file=PATH]
+  cynode cli [options] creds disable <credential> [--yes]
+  cynode cli [options] prefs list --scope-type=TYPE [--scope-id=ID]
+  cynode cli [options] prefs get --scope-type=TYPE [--scope-id=ID] --key=KEY
+  cynode cli [options] prefs set --scope-type=TYPE [--scope-id=ID] --key=KEY [--value=JSON | --value-file=PATH]
+                       [--reason=TEXT]
+  cynode cli [options] prefs delete --scope-type=TYPE [--scope-id=ID] --key=KEY
+  cynode cli [options] prefs effective [--task-id=ID | --project-id=ID]
+  cynode cli [options] settings list [--limit=N] [--cursor=CURSOR]
+  cynode cli [options] settings get --key=KEY
+  cynode cli [options] settings set --key=KEY [--value=JSON | --value-file=PATH] [--reason=TEXT]
+  cynode cli [options] settings delete --key=KEY
+  cynode cli [options] nodes list [--limit=N] [--cursor=CURSOR]
+  cynode cli [options] nodes get <node>
+  cynode cli [options] nodes enable <node> [--yes]
+  cynode cli [options] nodes disable <node> [--yes]
+  cynode cli [options] nodes drain <node> [--yes]
+  cynode cli [options] nodes refresh-config <node>
+  cynode cli [options] nodes prefetch-image <node> <image>
+  cynode cli [options] skills load <file> [--name=NAME] [--scope=SCOPE] [--scope-id=ID]
+  cynode cli [options] skills list [--scope=SCOPE] [--owner=ID] [--limit=N] [--cursor=CURSOR]
+  cynode cli [options] skills get <skill>
+  cynode cli [options] skills update <skill> <file> [--name=NAME] [--scope=SCOPE] [--scope-id=ID]
+  cynode cli [options] skills delete <skill> [--yes]
+  cynode cli [options] audit list [--resource-type=TYPE] [--actor-id=ID] [--since=TIME] [--until=TIME]
+                       [--limit=N] [--cursor=CURSOR]
+  cynode cli [options] audit get <event>
 
 Global options:
   -c FILE, --config=FILE  config file (default: $XDG_CONFIG_HOME/cynork/config.yaml or ~/.config/cynork/config.yaml)
@@ -48,12 +80,14 @@ Command options:
                           shell: the one command line to run (also -c after `shell`)
   --commands-file=PATH    task create: commands, one a line (at most 64 KiB)
   -a PATH, --attach=PATH  task create: a file for the job, under attachments/ (repeatable: 16 of 10 MiB)
-  --name=NAME             task create: a name to use instead of the task id
+  --name=NAME             task create: a name to use instead of the task id; creds create: the credential's
+                          name; skills load, update: the skill's name
   --result                task create: wait for the task to end and print its result
   --status=STATUS         task list: only tasks in this status, one of: queued, running, completed, failed, canceled
   -l N, --limit=N         items per page, 1-200 (default: 50)
   --cursor=CURSOR         continue a listing from a previous next_cursor
-  -y, --yes               task cancel, tokens revoke: do not ask for confirmation
+  -y, --yes               task cancel, tokens revoke, creds disable, nodes enable/disable/drain, skills delete:
+                          do not ask for confirmation
   -w, --wait              task result: wait until the task ends
   -n DURATION, --interval=DURATION  task watch: time between refreshes, e.g. 500ms, 2s, 1m30s (default: 2s, at least 1s)
   --no-clear              task watch: never clear the screen
@@ -65,8 +99,28 @@ Command options:
   --model=MODEL           chat: the model to ask (default: the gateway's)
   --plain                 chat: print answers as plain text
   --expires-days=N        tokens create: days until the API token expires, 1-365 (default: 90)
+  --provider=NAME         creds: the service a credential is for, e.g. github or openai
+  --owner-type=TYPE       creds: who owns a credential (default: user), one of: user, group
+  --owner-id=ID           creds: the owner's id (default for a user credential: you)
+  --active=BOOL           creds list: only active or only disabled credentials, one of: true, false
+  --secret-from-stdin     creds create, rotate: read the secret from standard input
+  --secret-file=PATH      creds create, rotate: read the secret from a file (else: asked for without echo)
+  --scope-type=TYPE       prefs: the scope, one of: system, user, project, task
+  --scope-id=ID           prefs: the scope's id (default for user: you); skills: the group or project id
+  --key=KEY               prefs, settings: the key
+  --value=JSON            prefs set, settings set: the value as JSON (a string needs quotes: '"concise"')
+  --value-file=PATH       prefs set, settings set: read the JSON value from a UTF-8 file
+  --reason=TEXT           prefs set, settings set: why, kept in the change history
+  --task-id=ID            prefs effective: the preferences that apply to this task
+  --project-id=ID         prefs effective: the preferences that apply to this project
+  --scope=SCOPE           skills: who a skill is for (load default: user), one of: user, group, project, global
+  --owner=ID              skills list: only skills of this owner
+  --resource-type=TYPE    audit list: only events on this kind of resource, e.g. task, auth, credential
+  --actor-id=ID           audit list: only events of this user
+  --since=TIME            audit list: events at or after this RFC 3339 time, e.g. 2026-11-30T08:00:00Z
+  --until=TIME            audit list: events before this RFC 3339 time
 
-A task is named by its id or its name; an API token by its token_id.
+A task is named by its id or its name; an API token by its token_id; a node by its id or its name (e.g. local).
 Environment: CYNORK_GATEWAY_URL (default http://localhost:8080), CYNORK_TOKEN (an access token or an API token).
 Exit codes: 0 ok, 2 usage, 3 auth, 4 not found, 5 conflict, 6 validation, 7 gateway or network, 8 internal.
 """

@@ -11,18 +11,15 @@ from urllib.parse import unquote_to_bytes
 import bottle
 
 from cynode.contract import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
+from cynode.server.audit import record_denial
 from cynode.server.deps import Reply
 from cynode.server.errors import PROBLEM_CONTENT_TYPE, ApiError, openai_error_body, problem_body, problem_type
 from cynode.server.jsonio import text_problem
-from cynode.server.routes import auth as auth_routes
+from cynode.server import routes
 from cynode.server.routes import chat as chat_routes
-from cynode.server.routes import health as health_routes
-from cynode.server.routes import tasks as task_routes
-from cynode.server.routes import tokens as token_routes
-from cynode.server.routes import users as users_routes
 
 LOG = logging.getLogger("cynode.http")
-ROUTE_MODULES = (health_routes, auth_routes, users_routes, task_routes, chat_routes, token_routes)
+ROUTE_MODULES = routes.modules()
 
 bottle.BaseRequest.MEMFILE_MAX = 1024 * 1024  # bodies above 1 MiB spool to a temp file instead of memory
 
@@ -66,6 +63,8 @@ def _bind(deps, handler):
         try:
             return _render(handler(deps, bottle.request, **params))
         except ApiError as exc:
+            if exc.status == 403:
+                record_denial(deps, bottle.request, exc.detail, params)
             return _problem(exc.status, exc.detail, exc.headers, exc.code)
         except bottle.HTTPError as exc:  # e.g. bottle's parser on a malformed multipart body (400)
             return _problem(exc.status_code, str(exc.body or ""))

@@ -30,6 +30,7 @@ def authenticate(deps, req):
     if is_api_token(caller):
         deps.store.touch_api_token(caller)
     req.environ["cynode.user_id"] = caller.user.id  # for the request log
+    req.environ["cynode.user"] = caller.user  # for the audit of a refusal (server/audit.py)
     return caller
 
 

@@ -126,6 +126,68 @@ _V5_API_TOKENS = (
     'CREATE INDEX "api_token_user_id_created_at" ON "api_token" ("user_id", "created_at")',
 )
 
+# v6, audit events: one append-only table for every audited action and refusal (spec/gateway.md §15).
+_V6_AUDIT_EVENTS = (
+    'CREATE TABLE "audit_event" ("id" VARCHAR(36) NOT NULL PRIMARY KEY, "ts" {datetime} NOT NULL, '
+    '"actor_id" VARCHAR(36), "actor_handle" VARCHAR(64), "action" VARCHAR(64) NOT NULL, '
+    '"resource_type" VARCHAR(32) NOT NULL, "resource_id" VARCHAR(512), "decision" VARCHAR(8) NOT NULL, '
+    '"success" {bool} NOT NULL, "details" TEXT, "ip_address" VARCHAR(64), "user_agent" VARCHAR(256))',
+    'CREATE INDEX "audit_event_ts" ON "audit_event" ("ts")',
+    'CREATE INDEX "audit_event_actor_id_ts" ON "audit_event" ("actor_id", "ts")',
+    'CREATE INDEX "audit_event_resource_type_ts" ON "audit_event" ("resource_type", "ts")',
+)
+
+# v7, preferences and system settings, each with its change history (spec/gateway.md §11, §12).
+_V7_PREFERENCES_AND_SETTINGS = (
+    'CREATE TABLE "preference" ("id" VARCHAR(36) NOT NULL PRIMARY KEY, "scope_type" VARCHAR(16) NOT NULL, '
+    '"scope_id" VARCHAR(36) NOT NULL, "key" VARCHAR(256) NOT NULL, "value" TEXT NOT NULL, '
+    '"value_type" VARCHAR(16) NOT NULL, "version" INTEGER NOT NULL, "created_at" {datetime} NOT NULL, '
+    '"updated_at" {datetime} NOT NULL, "updated_by" VARCHAR(64) NOT NULL)',
+    'CREATE UNIQUE INDEX "preference_scope_type_scope_id_key" ON "preference" ("scope_type", "scope_id", "key")',
+    'CREATE TABLE "preference_audit_log" ("id" VARCHAR(36) NOT NULL PRIMARY KEY, "entry_id" VARCHAR(36) NOT NULL, '
+    '"scope_type" VARCHAR(16) NOT NULL, "scope_id" VARCHAR(36) NOT NULL, "key" VARCHAR(256) NOT NULL, '
+    '"old_value" TEXT, "new_value" TEXT, "changed_at" {datetime} NOT NULL, "changed_by" VARCHAR(64) NOT NULL, '
+    '"reason" TEXT)',
+    'CREATE INDEX "preference_audit_log_entry_id" ON "preference_audit_log" ("entry_id")',
+    'CREATE TABLE "system_setting" ("key" VARCHAR(256) NOT NULL PRIMARY KEY, "value" TEXT NOT NULL, '
+    '"value_type" VARCHAR(16) NOT NULL, "version" INTEGER NOT NULL, "updated_at" {datetime} NOT NULL, '
+    '"updated_by" VARCHAR(64) NOT NULL)',
+    'CREATE TABLE "system_settings_audit_log" ("id" VARCHAR(36) NOT NULL PRIMARY KEY, "key" VARCHAR(256) NOT NULL, '
+    '"old_value" TEXT, "new_value" TEXT, "changed_at" {datetime} NOT NULL, "changed_by" VARCHAR(64) NOT NULL, '
+    '"reason" TEXT)',
+    'CREATE INDEX "system_settings_audit_log_key" ON "system_settings_audit_log" ("key")',
+)
+
+# v8, egress credentials: the secret only as authenticated ciphertext, with the id of the key (spec/gateway.md §14).
+_V8_CREDENTIALS = (
+    'CREATE TABLE "credential" ("id" VARCHAR(36) NOT NULL PRIMARY KEY, "owner_type" VARCHAR(16) NOT NULL, '
+    '"owner_id" VARCHAR(36) NOT NULL, "provider" VARCHAR(128) NOT NULL, "credential_type" VARCHAR(32) NOT NULL, '
+    '"credential_name" VARCHAR(128) NOT NULL, "credential_ciphertext" TEXT NOT NULL, '
+    '"credential_kid" VARCHAR(64) NOT NULL, "is_active" {bool} NOT NULL, "expires_at" {datetime}, '
+    '"created_at" {datetime} NOT NULL, "updated_at" {datetime} NOT NULL, "updated_by" VARCHAR(36) NOT NULL)',
+    'CREATE UNIQUE INDEX "credential_owner_type_owner_id_provider_credential_name" ON "credential" '
+    '("owner_type", "owner_id", "provider", "credential_name")',
+)
+
+# v9, nodes: every dispatcher registers itself, heartbeats and obeys enable/disable/drain (spec/gateway.md §13).
+_V9_NODES = (
+    'CREATE TABLE "node" ("id" VARCHAR(36) NOT NULL PRIMARY KEY, "slug" VARCHAR(128) NOT NULL, '
+    '"status" VARCHAR(16) NOT NULL, "capabilities" TEXT NOT NULL, "capability_summary" VARCHAR(256) NOT NULL, '
+    '"config_version" VARCHAR(32), "config_ack_status" VARCHAR(16), "config_ack_at" {datetime}, '
+    '"worker_api_target_url" VARCHAR(512), "metadata" TEXT, "last_seen_at" {datetime} NOT NULL, '
+    '"created_at" {datetime} NOT NULL, "updated_at" {datetime} NOT NULL)',
+    'CREATE UNIQUE INDEX "node_slug" ON "node" ("slug")',
+)
+
+# v10, skills: Markdown documents with a scope; system skills have no owner (spec/gateway.md §9).
+_V10_SKILLS = (
+    'CREATE TABLE "skill" ("id" VARCHAR(36) NOT NULL PRIMARY KEY, "name" VARCHAR(256) NOT NULL, '
+    '"content" TEXT NOT NULL, "scope" VARCHAR(16) NOT NULL, "scope_id" VARCHAR(36), "owner_id" VARCHAR(36), '
+    '"is_system" {bool} NOT NULL, "created_at" {datetime} NOT NULL, "updated_at" {datetime} NOT NULL, '
+    'FOREIGN KEY ("owner_id") REFERENCES "user" ("id") ON DELETE CASCADE)',
+    'CREATE INDEX "skill_owner_id_updated_at" ON "skill" ("owner_id", "updated_at")',
+)
+
 
 def _same_on_both(statements: tuple) -> dict:
     return {"sqlite": statements, "postgresql": statements}
@@ -137,6 +199,11 @@ STEPS = (
     _V3_FAIR_DISPATCH,
     _same_on_both(_V4_CHAT_EXCHANGES),
     _same_on_both(_V5_API_TOKENS),
+    _same_on_both(_V6_AUDIT_EVENTS),
+    _same_on_both(_V7_PREFERENCES_AND_SETTINGS),
+    _same_on_both(_V8_CREDENTIALS),
+    _same_on_both(_V9_NODES),
+    _same_on_both(_V10_SKILLS),
 )
 
 

@@ -146,4 +146,143 @@ class ApiToken(BaseModel):
         indexes = ((("user", "created_at"), False),)  # a user's tokens, newest first
 
 
-MODELS = (SchemaVersion, User, Session, Task, Job, Artifact, ChatExchange, ApiToken)
+class AuditEvent(BaseModel):
+    """One audited action or refusal (spec/gateway.md §15). Append-only: nothing updates or deletes a row, and no
+    foreign key, so an event outlives whatever it names."""
+
+    id = peewee.CharField(max_length=36, primary_key=True)
+    ts = peewee.DateTimeField()
+    actor_id = peewee.CharField(max_length=36, null=True)
+    actor_handle = peewee.CharField(max_length=64, null=True)
+    action = peewee.CharField(max_length=64)
+    resource_type = peewee.CharField(max_length=32)
+    resource_id = peewee.CharField(max_length=512, null=True)
+    decision = peewee.CharField(max_length=8)  # allow | deny
+    success = peewee.BooleanField()
+    details = peewee.TextField(null=True)  # JSON object; never a secret
+    ip_address = peewee.CharField(max_length=64, null=True)
+    user_agent = peewee.CharField(max_length=256, null=True)
+
+    class Meta:  # pylint: disable=missing-class-docstring
+        indexes = (
+            (("ts",), False),  # everything, newest first (admins)
+            (("actor_id", "ts"), False),  # one user's events, newest first
+            (("resource_type", "ts"), False),
+        )
+
+
+class Preference(BaseModel):
+    """A preference entry (spec/gateway.md §11). `scope_id` is '' for the system scope, so the unique index also
+    holds there (NULLs never collide in a unique index)."""
+
+    id = peewee.CharField(max_length=36, primary_key=True)
+    scope_type = peewee.CharField(max_length=16)  # system | user | group | project | task
+    scope_id = peewee.CharField(max_length=36)
+    key = peewee.CharField(max_length=256)
+    value = peewee.TextField()  # JSON text
+    value_type = peewee.CharField(max_length=16)
+    version = peewee.IntegerField()
+    created_at = peewee.DateTimeField()
+    updated_at = peewee.DateTimeField()
+    updated_by = peewee.CharField(max_length=64)  # handle
+
+    class Meta:  # pylint: disable=missing-class-docstring
+        indexes = ((("scope_type", "scope_id", "key"), True),)
+
+
+class PreferenceAuditLog(BaseModel):
+    """Every change of a preference: old and new JSON text (None for a create or a delete)."""
+
+    id = peewee.CharField(max_length=36, primary_key=True)
+    entry_id = peewee.CharField(max_length=36, index=True)
+    scope_type = peewee.CharField(max_length=16)
+    scope_id = peewee.CharField(max_length=36)
+    key = peewee.CharField(max_length=256)
+    old_value = peewee.TextField(null=True)
+    new_value = peewee.TextField(null=True)
+    changed_at = peewee.DateTimeField()
+    changed_by = peewee.CharField(max_length=64)
+    reason = peewee.TextField(null=True)
+
+
+class SystemSetting(BaseModel):
+    """A system-wide setting (spec/gateway.md §12)."""
+
+    key = peewee.CharField(max_length=256, primary_key=True)
+    value = peewee.TextField()  # JSON text
+    value_type = peewee.CharField(max_length=16)
+    version = peewee.IntegerField()
+    updated_at = peewee.DateTimeField()
+    updated_by = peewee.CharField(max_length=64)
+
+
+class SystemSettingsAuditLog(BaseModel):
+    """Every change of a system setting."""
+
+    id = peewee.CharField(max_length=36, primary_key=True)
+    key = peewee.CharField(max_length=256, index=True)
+    old_value = peewee.TextField(null=True)
+    new_value = peewee.TextField(null=True)
+    changed_at = peewee.DateTimeField()
+    changed_by = peewee.CharField(max_length=64)
+    reason = peewee.TextField(null=True)
+
+
+class Credential(BaseModel):
+    """An egress credential (spec/gateway.md §14): the secret only as authenticated ciphertext."""
+
+    id = peewee.CharField(max_length=36, primary_key=True)
+    owner_type = peewee.CharField(max_length=16)  # user | group
+    owner_id = peewee.CharField(max_length=36)
+    provider = peewee.CharField(max_length=128)
+    credential_type = peewee.CharField(max_length=32)
+    credential_name = peewee.CharField(max_length=128)
+    credential_ciphertext = peewee.TextField()
+    credential_kid = peewee.CharField(max_length=64)  # which key encrypted it
+    is_active = peewee.BooleanField()
+    expires_at = peewee.DateTimeField(null=True)
+    created_at = peewee.DateTimeField()
+    updated_at = peewee.DateTimeField()
+    updated_by = peewee.CharField(max_length=36)
+
+    class Meta:  # pylint: disable=missing-class-docstring
+        indexes = ((("owner_type", "owner_id", "provider", "credential_name"), True),)
+
+
+class Node(BaseModel):
+    """A dispatcher that runs jobs (spec/gateway.md §13): the in-process one, or a `cynode worker`."""
+
+    id = peewee.CharField(max_length=36, primary_key=True)
+    slug = peewee.CharField(max_length=128, unique=True)
+    status = peewee.CharField(max_length=16)  # registered | active | inactive | drained
+    capabilities = peewee.TextField()  # JSON object
+    capability_summary = peewee.CharField(max_length=256)
+    config_version = peewee.CharField(max_length=32, null=True)
+    config_ack_status = peewee.CharField(max_length=16, null=True)
+    config_ack_at = peewee.DateTimeField(null=True)
+    worker_api_target_url = peewee.CharField(max_length=512, null=True)
+    metadata = peewee.TextField(null=True)  # JSON object, e.g. requested image prefetches
+    last_seen_at = peewee.DateTimeField()
+    created_at = peewee.DateTimeField()
+    updated_at = peewee.DateTimeField()
+
+
+class Skill(BaseModel):
+    """A Markdown skill document (spec/gateway.md §9); system skills have no owner."""
+
+    id = peewee.CharField(max_length=36, primary_key=True)
+    name = peewee.CharField(max_length=256)
+    content = peewee.TextField()
+    scope = peewee.CharField(max_length=16)  # user | group | project | global
+    scope_id = peewee.CharField(max_length=36, null=True)
+    owner = peewee.ForeignKeyField(User, backref="skills", on_delete="CASCADE", null=True, index=False)
+    is_system = peewee.BooleanField()
+    created_at = peewee.DateTimeField()
+    updated_at = peewee.DateTimeField()
+
+    class Meta:  # pylint: disable=missing-class-docstring
+        indexes = ((("owner", "updated_at"), False),)  # a user's skills, newest first
+
+
+MODELS = (SchemaVersion, User, Session, Task, Job, Artifact, ChatExchange, ApiToken, AuditEvent, Preference,
+          PreferenceAuditLog, SystemSetting, SystemSettingsAuditLog, Credential, Node, Skill)

@@ -132,3 +132,21 @@ class ApiTokenAuth:
     id: str
     user: UserRecord
     last_used_at: datetime.datetime | None
+
+
+@dataclass(frozen=True)
+class AuditRecord:  # pylint: disable=too-many-instance-attributes
+    """One audit event (spec/gateway.md §15); `details` is the parsed JSON object or None."""
+
+    id: str
+    ts: datetime.datetime
+    actor_id: str | None
+    actor_handle: str | None
+    action: str
+    resource_type: str
+    resource_id: str | None
+    decision: str
+    success: bool
+    details: dict | None
+    ip_address: str | None
+    user_agent: str | None

@@ -7,6 +7,7 @@ from datetime import timedelta
 import peewee
 
 from cynode.store import migrations
+from cynode.store.audit import AuditQueries
 from cynode.store.chat import ChatQueries
 from cynode.store.database import connect
 from cynode.store.jobs import JobQueries
@@ -33,7 +34,7 @@ def _user(row: User) -> UserRecord:
     return from_model(UserRecord, row)
 
 
-class Store(TaskQueries, JobQueries, ChatQueries, TokenQueries):
+class Store(TaskQueries, JobQueries, ChatQueries, TokenQueries, AuditQueries):
     """Open database plus the queries on it. Thread-safe: peewee keeps one connection per thread."""
 
     def __init__(self, url: str):

@@ -14,7 +14,8 @@ def complete(words, current, in_shell=False):
 
 
 @pytest.mark.parametrize("words, current, expected", [
-    ([], "", ["version", "status", "auth", "task", "chat", "shell", "completion", "users", "tokens"]),
+    ([], "", ["version", "status", "auth", "task", "chat", "shell", "completion", "users", "tokens", "creds", "prefs",
+              "settings", "nodes", "skills", "audit"]),
     ([], "ta", ["task"]),
     (["task"], "l", ["list", "logs"]),
     (["task", "artifacts"], "", ["list", "get"]),
@@ -42,7 +43,8 @@ def test_candidates_come_from_the_grammar(words, current, expected):
 
 def test_the_shell_adds_its_built_ins_and_leaves_out_a_nested_shell():
     assert complete([], "", in_shell=True) == ["version", "status", "auth", "task", "chat", "completion", "users",
-                                               "tokens", "help", "exit", "quit"]
+                                               "tokens", "creds", "prefs", "settings", "nodes", "skills", "audit",
+                                               "help", "exit", "quit"]
     assert complete(["help"], "ta", in_shell=True) == ["task"]
     assert complete(["help", "task"], "w", in_shell=True) == ["watch"]
 

@@ -1,0 +1,2 @@
+"""Steps for the nodes part of the admin features (features/cynork/cynork_admin.feature,
+features/orchestrator/orchestrator_admin.feature). The shared steps live in conftest.py."""

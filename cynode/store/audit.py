@@ -32,6 +32,9 @@ class AuditFilter:
         return conditions
 
 
+_CLIPPED = {"resource_id": 512, "ip_address": 64, "user_agent": 256}
+
+
 def _record(row: AuditEvent) -> AuditRecord:
     return from_model(AuditRecord, row, details=json.loads(row.details) if row.details else None)
 
@@ -39,18 +42,18 @@ def _record(row: AuditEvent) -> AuditRecord:
 class AuditQueries:
     """Mixed into Store."""
 
-    def record_audit(self, *, action: str, resource_type: str, resource_id: str | None = None,
-                     actor_id: str | None = None, actor_handle: str | None = None, decision: str = "allow",
-                     success: bool = True, details: dict | None = None, ip_address: str | None = None,
-                     user_agent: str | None = None) -> str:
-        """Append one event; returns its id. Long client-given text is cut to the column's size."""
+    def record_audit(self, action: str, resource_type: str, **fields) -> str:
+        """Append one event; returns its id. `fields`: resource_id, actor_id, actor_handle, decision ('allow' or
+        'deny', default allow), success (default True), details (a JSON object), ip_address, user_agent. Text a
+        client chose is cut to its column's size."""
+        details = fields.pop("details", None)
+        for name, size in _CLIPPED.items():
+            if fields.get(name):
+                fields[name] = fields[name][:size]
         event_id = str(uuid.uuid4())
-        AuditEvent.create(id=event_id, ts=utcnow(), actor_id=actor_id, actor_handle=actor_handle, action=action,
-                          resource_type=resource_type, resource_id=resource_id[:512] if resource_id else resource_id,
-                          decision=decision, success=success,
-                          details=json.dumps(details, ensure_ascii=False) if details else None,
-                          ip_address=ip_address[:64] if ip_address else ip_address,
-                          user_agent=user_agent[:256] if user_agent else user_agent)
+        AuditEvent.create(id=event_id, ts=utcnow(), action=action, resource_type=resource_type,
+                          decision=fields.pop("decision", "allow"), success=fields.pop("success", True),
+                          details=json.dumps(details, ensure_ascii=False) if details else None, **fields)
         return event_id
 
     def audit_events(self, where: AuditFilter, limit: int, offset: int) -> list[AuditRecord]:

@@ -121,8 +121,8 @@ Feature: cynork task commands
       | an oversized commands file   | task create --commands-file big.txt                    | commands file "big.txt" exceeds size limit (65536 bytes) |
       | an oversized attachment      | task create -p hi -a big.bin                           | attachment "big.bin" exceeds size limit (10485760 bytes) |
       | 17 attachments               | task create -p hi {17 attachments}                     | too many attachments: max 16                             |
-      | a limit of 0                 | task list -l 0                                         | --limit must be an integer from 1 to 200, got '0'        |
-      | a limit of 201               | task list --limit 201                                  | --limit must be an integer from 1 to 200, got '201'      |
+      | a limit of 0                 | task list -l 0                                         | --limit must be a whole number from 1 to 200, got '0'    |
+      | a limit of 201               | task list --limit 201                                  | --limit must be a whole number from 1 to 200, got '201'  |
       | an unknown status            | task list --status done                                | status must be queued, running, completed, failed or canceled |
       | an unknown stream            | task logs x --stream both                              | stream must be stdout, stderr or all                     |
       | an unparseable interval      | task watch x -n 2                                      | --interval must be a duration such as 500ms, 2s or 1m30s, got '2' |

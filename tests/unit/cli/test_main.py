@@ -93,10 +93,10 @@ def test_unknown_commands_also_show_the_usage(cli):
     assert "Usage:" not in cli("--bogus", "version").stderr
 
 
-@pytest.mark.parametrize("value", ["0", "201", "abc", "-1"])
+@pytest.mark.parametrize("value", ["0", "201", "abc", "-1", " 7", "1_0", "\u0663"])
 def test_limit_out_of_range_is_a_usage_error_before_any_request(cli, value):
     usage_error(cli("users", "list", "--limit", value, env={"CYNORK_GATEWAY_URL": dead_url()}),
-                f"--limit must be an integer from 1 to 200, got '{value}'")
+                f"--limit must be a whole number from 1 to 200, got '{value}'")
 
 
 def test_json_mode_failure_leaves_stdout_empty(cli):

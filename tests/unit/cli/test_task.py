@@ -57,8 +57,8 @@ def test_create_json_and_list_paging(user):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["task", "list", "-l", "0"], "--limit must be an integer from 1 to 200, got '0'"),
-    (["task", "list", "-l", "201"], "--limit must be an integer from 1 to 200, got '201'"),
+    (["task", "list", "-l", "0"], "--limit must be a whole number from 1 to 200, got '0'"),
+    (["task", "list", "-l", "201"], "--limit must be a whole number from 1 to 200, got '201'"),
     (["task", "watch", "t", "-n", "soon"], "--interval must be a duration such as 500ms, 2s or 1m30s, got 'soon'"),
 ])
 def test_bad_flag_values_are_usage_errors_before_the_token(cli, argv, message):

@@ -25,8 +25,8 @@ MONITOR_SECONDS = 1.0  # how often running jobs are checked for a cancel made by
 SWEEP_SECONDS = 600.0
 
 
-class Dispatcher:
-    """Worker threads plus a monitor thread over one store, runner and workspace."""
+class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is one more: it gates the claims
+    """Worker threads, a monitor thread and the node's heartbeat thread over one store, runner and workspace."""
 
     def __init__(self, store, runner, settings, workspace, inference=None,  # pylint: disable=too-many-arguments
                  *, heartbeat_seconds: float = HEARTBEAT_SECONDS):
@@ -42,9 +42,7 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._last_sweep = 0.0
-        self.node = LocalNode(store, settings, runner, inference)
-        self.heartbeat_seconds = heartbeat_seconds
-        self._beat = threading.Event()  # wakes the heartbeat thread early: a new configuration, or stopping
+        self.node = LocalNode(store, settings, runner, inference, heartbeat_seconds=heartbeat_seconds)
 
     # lifecycle ------------------------------------------------------------------------------------------------
 
@@ -76,7 +74,7 @@ class Dispatcher:
     def stop(self, grace: float) -> None:
         """Stop claiming; let running jobs finish for `grace` seconds, then kill them (they end failed)."""
         self._stopping.set()
-        self._beat.set()
+        self.node.beat.set()
         self._wake_all()
         deadline = time.monotonic() + grace
         for thread in self._threads:
@@ -109,7 +107,7 @@ class Dispatcher:
         if self.node.apply(record):
             self._wake_all()
         if record.config_ack_status == "pending":
-            self._beat.set()
+            self.node.beat.set()
 
     def cancel(self, job_ids) -> None:
         """Kill these jobs now if they run in this process (the database already says canceled)."""
@@ -161,8 +159,8 @@ class Dispatcher:
         """Every heartbeat_seconds, or at once when woken: stamp the node, take its status, apply a new
         configuration. Claiming that may resume wakes every worker."""
         while True:
-            self._beat.wait(self.heartbeat_seconds)
-            self._beat.clear()
+            self.node.beat.wait(self.node.heartbeat_seconds)
+            self.node.beat.clear()
             if self._stopping.is_set():
                 return
             try:

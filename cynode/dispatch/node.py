@@ -86,9 +86,12 @@ class ClaimGate:
 class LocalNode:
     """This process's node: its registration, its cached row and the claim gate that row controls."""
 
-    def __init__(self, store, settings, runner, inference, slug: str = LOCAL_SLUG):
+    def __init__(self, store, settings, runner, inference, *, slug: str = LOCAL_SLUG,  # pylint: disable=too-many-arguments
+                 heartbeat_seconds: float = HEARTBEAT_SECONDS):
         self.store, self.settings, self.runner, self.inference = store, settings, runner, inference
         self.slug = slug
+        self.heartbeat_seconds = heartbeat_seconds
+        self.beat = threading.Event()  # wakes the heartbeat early: a new configuration to apply, or stopping
         self.record = None  # the row as last read (None until registered)
         self.gate = ClaimGate()
         self._lock = threading.Lock()

@@ -182,6 +182,8 @@ class _Inference:  # pylint: disable=too-few-public-methods
     whether it answers); the client's own tests cover the real thing."""
 
     class backend:  # pylint: disable=invalid-name,too-few-public-methods
+        """Its Backend's fields that capabilities name."""
+
         api, model = "ollama", "tiny"
 
     @staticmethod

@@ -113,7 +113,7 @@ class LocalNode:
         with self._lock:
             if self.record and record.updated_at < self.record.updated_at:
                 return False
-            if record.status != (self.record.status if self.record else None):
+            if self.record and record.status != self.record.status:
                 LOG.info("node %s is %s", self.slug, record.status)
             self.record = record
             return self.gate.set(record.claims)

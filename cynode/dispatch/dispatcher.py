@@ -3,7 +3,8 @@
 Jobs are claimed atomically in the database, so any number of threads and `cynode worker` processes can share
 one queue without running a job twice. Creating a task calls wake(), so an idle worker starts at once; the
 poll interval only matters for work queued by another process. A job's failure is data (stored, returned),
-never a dead worker thread.
+never a dead worker thread. The dispatcher is a node (dispatch/node.py): it registers at start, heartbeats, and
+claims only while an admin lets it; disabled or drained, its running jobs finish and queued ones wait.
 """
 
 import logging
@@ -14,6 +15,7 @@ import time
 from datetime import timedelta
 
 from cynode.dispatch.jobrun import execute
+from cynode.dispatch.node import HEARTBEAT_SECONDS, LocalNode
 from cynode.dispatch.outcome import CRASHED, RESTARTED, Outcome
 from cynode.store.records import utcnow
 
@@ -23,10 +25,11 @@ MONITOR_SECONDS = 1.0  # how often running jobs are checked for a cancel made by
 SWEEP_SECONDS = 600.0
 
 
-class Dispatcher:
-    """Worker threads plus a monitor thread over one store, runner and workspace."""
+class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is one more: it gates the claims
+    """Worker threads, a monitor thread and the node's heartbeat thread over one store, runner and workspace."""
 
-    def __init__(self, store, runner, settings, workspace, inference=None):
+    def __init__(self, store, runner, settings, workspace, inference=None,  # pylint: disable=too-many-arguments
+                 *, heartbeat_seconds: float = HEARTBEAT_SECONDS):
         self.store = store
         self.runner = runner
         self.settings = settings
@@ -39,6 +42,7 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._last_sweep = 0.0
+        self.node = LocalNode(store, settings, runner, inference, heartbeat_seconds=heartbeat_seconds)
 
     # lifecycle ------------------------------------------------------------------------------------------------
 
@@ -54,10 +58,13 @@ class Dispatcher:
         return count
 
     def start(self) -> None:
+        """Register the node (before any claim: a node an admin disabled stays so), then start the threads."""
+        self.node.register()
         for number in range(self.settings.workers):
             self._spawn(self._work_loop, f"cynode-worker-{number}")
         if self.settings.workers:
             self._spawn(self._monitor_loop, "cynode-monitor")
+        self._spawn(self._heartbeat_loop, "cynode-heartbeat")
 
     def _spawn(self, target, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -67,8 +74,8 @@ class Dispatcher:
     def stop(self, grace: float) -> None:
         """Stop claiming; let running jobs finish for `grace` seconds, then kill them (they end failed)."""
         self._stopping.set()
-        with self._wake:
-            self._wake.notify_all()
+        self.node.beat.set()
+        self._wake_all()
         deadline = time.monotonic() + grace
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -87,6 +94,21 @@ class Dispatcher:
         with self._wake:
             self._wake.notify()
 
+    def _wake_all(self) -> None:
+        with self._wake:
+            self._wake.notify_all()
+
+    def node_changed(self, record) -> None:
+        """An admin changed a node's row (the route passes the row as it now is). When it is this process's node,
+        apply its status now: a disable or drain returns once no claim is in flight, an enable wakes every
+        worker; a configuration request is applied by the heartbeat thread at once (off the request path)."""
+        if record.id != self.node.id:
+            return
+        if self.node.apply(record):
+            self._wake_all()
+        if record.config_ack_status == "pending":
+            self.node.beat.set()
+
     def cancel(self, job_ids) -> None:
         """Kill these jobs now if they run in this process (the database already says canceled)."""
         with self._lock:
@@ -100,8 +122,13 @@ class Dispatcher:
         """Claim and run one job; False when none was claimable. The seam tests drive directly.
 
         The store picks fairly: the user served least recently first, none past `max_running_per_user`."""
-        job = self.store.claim_job(f"{self.name}:{threading.current_thread().name}",
-                                   self.settings.job_default_timeout_seconds, self.settings.max_running_per_user)
+        if not self.node.gate.enter():
+            return False  # disabled or drained: queued jobs wait
+        try:
+            job = self.store.claim_job(f"{self.name}:{threading.current_thread().name}",
+                                       self.settings.job_default_timeout_seconds, self.settings.max_running_per_user)
+        finally:
+            self.node.gate.leave()
         if job is None:
             return False
         cancel = threading.Event()
@@ -127,6 +154,20 @@ class Dispatcher:
                 LOG.exception("dispatcher could not claim a job")
             with self._wake:
                 self._wake.wait(POLL_SECONDS)
+
+    def _heartbeat_loop(self) -> None:
+        """Every heartbeat_seconds, or at once when woken: stamp the node, take its status, apply a new
+        configuration. Claiming that may resume wakes every worker."""
+        while True:
+            self.node.beat.wait(self.node.heartbeat_seconds)
+            self.node.beat.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                if self.node.heartbeat():
+                    self._wake_all()
+            except Exception:  # pylint: disable=broad-exception-caught  # e.g. the database is briefly away
+                LOG.exception("node heartbeat failed")
 
     def _monitor_loop(self) -> None:
         """Cancels made through another process, and the work-dir retention sweep."""

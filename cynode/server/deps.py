@@ -31,6 +31,12 @@ class Deps:
         if self.dispatcher:
             self.dispatcher.wake()
 
+    def node_changed(self, record) -> None:
+        """An admin changed this node's row: the local dispatcher applies it at once when the node is its own;
+        any other node reads it at its next heartbeat."""
+        if self.dispatcher:
+            self.dispatcher.node_changed(record)
+
     def cancel_jobs(self, job_ids) -> None:
         """Kill running jobs now when they run here; other processes notice the canceled status themselves."""
         if self.dispatcher and job_ids:

@@ -150,3 +150,27 @@ class AuditRecord:  # pylint: disable=too-many-instance-attributes
     details: dict | None
     ip_address: str | None
     user_agent: str | None
+
+
+@dataclass(frozen=True)
+class NodeRecord:  # pylint: disable=too-many-instance-attributes
+    """A node (spec/gateway.md §13): a dispatcher that claims jobs; `capabilities` and `metadata` are parsed JSON."""
+
+    id: str
+    slug: str
+    status: str  # registered | active | inactive | drained
+    capabilities: dict
+    capability_summary: str
+    config_version: str | None
+    config_ack_status: str | None  # applied | pending
+    config_ack_at: datetime.datetime | None
+    worker_api_target_url: str | None
+    metadata: dict
+    last_seen_at: datetime.datetime
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+    @property
+    def claims(self) -> bool:
+        """Whether this node may claim new jobs: only while active (disabled and drained ones let theirs finish)."""
+        return self.status == "active"

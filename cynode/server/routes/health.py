@@ -3,7 +3,9 @@
 /readyz answers 200 `ready; <notes>; inference: <state>` while the database answers and the dispatcher runs:
 the notes are caveats such as unisolated jobs, and the state is `ok`, `unconfigured` or `unreachable`. Neither
 of the last two makes the server unready: command and script tasks still run, prompt tasks then fail with a
-message saying why, and every replica behind a balancer shares the one backend anyway.
+message saying why, and every replica behind a balancer shares the one backend anyway. A node an admin disabled
+or drained is a note too, not unreadiness: the API still serves, and the queue waits for another node or for
+its enable.
 """
 
 from cynode.server.deps import Reply
@@ -24,7 +26,8 @@ def readyz(deps, _req):
     if deps.dispatcher is None or deps.dispatcher.stopping:
         return Reply(503, "dispatcher not running", TEXT)
     inference = deps.inference_probe.state() if deps.inference_probe else "unconfigured"
-    return Reply(200, "; ".join(("ready", *deps.notes, f"inference: {inference}")), TEXT)
+    notes = (*deps.notes, *deps.dispatcher.node.notes())
+    return Reply(200, "; ".join(("ready", *notes, f"inference: {inference}")), TEXT)
 
 
 def openapi(deps, _req):

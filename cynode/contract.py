@@ -12,7 +12,9 @@ def rfc3339(moment) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
-_RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:([Zz])|([+-])(\d\d):(\d\d))")
+_HOUR, _MINUTE = r"([01]\d|2[0-3])", r"([0-5]\d)"
+_RFC3339 = re.compile(rf"(\d{{4}})-(\d\d)-(\d\d)[Tt]{_HOUR}:{_MINUTE}:([0-5]\d|60)(?:\.(\d+))?"
+                      rf"(?:([Zz])|([+-]){_HOUR}:{_MINUTE})")
 
 
 def parse_rfc3339(text: str) -> datetime.datetime | None:
@@ -24,8 +26,6 @@ def parse_rfc3339(text: str) -> datetime.datetime | None:
         return None
     year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
     fraction, zulu, sign, offset_hours, offset_minutes = match.groups()[6:]
-    if hour > 23 or minute > 59 or second > 60 or (not zulu and (int(offset_hours) > 23 or int(offset_minutes) > 59)):
-        return None
     try:
         moment = datetime.datetime(year, month, day, hour, minute, min(second, 59),
                                    int((fraction or "0")[:6].ljust(6, "0")))

@@ -29,9 +29,9 @@ def event_json(event) -> dict:
 
 
 def _moment(req, name: str):
-    raw = req.query.getunicode(name) or None
+    raw = req.query.getunicode(name)
     if raw is None:
-        return None
+        return None  # given empty (`until=`), it is no time either: 400
     moment = parse_rfc3339(raw)
     if moment is None:
         raise BadRequest(f"{name} must be an RFC 3339 time, e.g. 2026-11-30T08:00:00Z")

@@ -1,5 +1,7 @@
 """What the client and the server share. Standard library only: the CLI imports this on every start."""
 
+import datetime
+import re
 from enum import Enum
 
 DEFAULT_PORT = 8080
@@ -8,6 +10,34 @@ DEFAULT_GATEWAY_URL = f"http://localhost:{DEFAULT_PORT}"
 def rfc3339(moment) -> str | None:
     """A timestamp as the API writes it (spec/gateway.md §1): UTC, second precision, `Z` suffix; None stays None."""
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+_HOUR, _MINUTE = r"([01]\d|2[0-3])", r"([0-5]\d)"
+_RFC3339 = re.compile(rf"(\d{{4}})-(\d\d)-(\d\d)[Tt]{_HOUR}:{_MINUTE}:([0-5]\d|60)(?:\.(\d+))?"
+                      rf"(?:([Zz])|([+-]){_HOUR}:{_MINUTE})")
+
+
+def parse_rfc3339(text: str) -> datetime.datetime | None:
+    """An RFC 3339 date-time (`2026-11-30T08:00:00Z`, `...08:00:00.5+02:00`; `T`/`Z` in either case) as naive
+    UTC, or None when `text` is not one. A leap second counts as :59; a moment past the calendar's ends after the
+    offset is applied is clamped to them (it still bounds nothing but everything or nothing)."""
+    match = _RFC3339.fullmatch(text) if text.isascii() else None
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    fraction, zulu, sign, offset_hours, offset_minutes = match.groups()[6:]
+    try:
+        moment = datetime.datetime(year, month, day, hour, minute, min(second, 59),
+                                   int((fraction or "0")[:6].ljust(6, "0")))
+    except ValueError:  # no such day (year 0, February 30, ...)
+        return None
+    if zulu:
+        return moment
+    offset = datetime.timedelta(hours=int(offset_hours), minutes=int(offset_minutes)) * (1 if sign == "+" else -1)
+    try:
+        return moment - offset
+    except OverflowError:
+        return datetime.datetime.min if offset > datetime.timedelta(0) else datetime.datetime.max
 
 
 LIST_LIMIT_DEFAULT = 50

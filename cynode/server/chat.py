@@ -8,6 +8,7 @@ import urllib.parse
 import uuid
 
 from cynode.inference.client import InferenceError
+from cynode.server import audit
 from cynode.server.errors import ApiError, openai_code, openai_error_body
 from cynode.store.records import ChatExchangeRecord
 
@@ -43,6 +44,7 @@ class Exchange:
     def __init__(self, deps, req, user_id: str, route: str, *, stream: bool = False):
         self.deps, self.user_id, self.route, self.stream = deps, user_id, route, stream
         self.request_id = req.environ.get("cynode.request_id")
+        self.audit_facts = audit.who(deps, req)
         self.started = time.perf_counter()
         self.model = deps.settings.inference_model
         self.messages: list[dict] = []
@@ -89,6 +91,11 @@ class Exchange:
             self.deps.store.record_chat_exchange(record)
         except Exception:  # pylint: disable=broad-exception-caught  # a lost record must not turn into a 500
             LOG.exception("chat exchange not stored request_id=%s", self.request_id)
+        details = {"outcome": outcome, "route": self.route, "duration_ms": record.duration_ms}
+        if error_code:
+            details["error_code"] = error_code
+        audit.record(self.deps, self.audit_facts, "chat.completion", "chat", success=outcome == "success",
+                     details=details)
 
     def answer(self, pieces) -> str:
         """The whole answer from `pieces` (backend errors become API errors, recorded by __exit__)."""

@@ -58,8 +58,10 @@ class AuditQueries:
 
     def audit_events(self, where: AuditFilter, limit: int, offset: int) -> list[AuditRecord]:
         """Matching events, newest first (ties by id, so pages never overlap)."""
-        query = (AuditEvent.select().where(*where.conditions()).order_by(AuditEvent.ts.desc(), AuditEvent.id.desc())
-                 .limit(limit).offset(offset))
+        query, conditions = AuditEvent.select(), where.conditions()
+        if conditions:
+            query = query.where(*conditions)
+        query = query.order_by(AuditEvent.ts.desc(), AuditEvent.id.desc()).limit(limit).offset(offset)
         return [_record(row) for row in query]
 
     def audit_event(self, event_id: str) -> AuditRecord | None:

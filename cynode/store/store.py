@@ -130,7 +130,8 @@ class Store(TaskQueries, JobQueries, ChatQueries, TokenQueries, AuditQueries, No
                        refresh_ttl: int) -> tuple[UserRecord | None, str | None]:
         """Swap a refresh token for a new pair in the same family.
 
-        Returns (user, None) on success, else (None, RefreshOutcome.*). A token that was already rotated means
+        Returns (user, None) on success, else (user or None, RefreshOutcome.*): the token's user whenever the
+        token is known (for the audit log), None for an unknown token. A token that was already rotated means
         someone replayed it: the whole family is revoked, so the thief and the owner both must log in again.
         """
         now = utcnow()
@@ -140,14 +141,14 @@ class Store(TaskQueries, JobQueries, ChatQueries, TokenQueries, AuditQueries, No
                 return None, RefreshOutcome.UNKNOWN
             if row.state == "rotated":
                 self._revoke(Session.family == row.family)
-                return None, RefreshOutcome.REUSED
+                return _user(row.user), RefreshOutcome.REUSED
             if row.state != "active" or row.refresh_expires_at <= now or not row.user.is_active:
-                return None, RefreshOutcome.INACTIVE
+                return _user(row.user), RefreshOutcome.INACTIVE
             claimed = (Session.update(state="rotated", last_used_at=now)
                        .where((Session.id == row.id) & (Session.state == "active")).execute())
             if not claimed:  # a concurrent refresh won the race with the same token
                 self._revoke(Session.family == row.family)
-                return None, RefreshOutcome.REUSED
+                return _user(row.user), RefreshOutcome.REUSED
             self.create_session(row.user.id, access_hash, new_refresh_hash, access_ttl, refresh_ttl,
                                 family=row.family)
         return _user(row.user), None

@@ -90,4 +90,75 @@ Feature: cynork administration: credentials, preferences, settings, nodes and th
 
   # --- audit ----------------------------------------------------------------------------------------------
 
+  @req_audit @spec_cli_7_12 @spec_gateway_15 @spec_issue_10
+  Scenario: A user's login, task create and cancel are in their audit log and not in another user's
+    Given the admin has created user "aud-alice" with password "alice-pass-1"
+    And the admin has created user "aud-bob" with password "bob-pass-12"
+    And I am logged in as "aud-alice"
+    And I am logged in as "aud-bob" in profile "bob"
+    When I run cynork "task create --command 'sleep 30' --name aud-sleeper"
+    And I run cynork "task cancel aud-sleeper --yes"
+    And I run cynork "audit list"
+    Then the exit code is 0
+    And the audit table's first line is the header
+    And the audit table lists "task.cancel, task.create, login_success" by "aud-alice", newest first
+    When I run cynork "audit list" as "bob"
+    Then the exit code is 0
+    And the audit table lists only events by "aud-bob"
+
+  @req_audit @spec_cli_7_12 @spec_gateway_15 @spec_issue_10
+  Scenario: An admin sees a non-admin's refused attempt as a denied event with their actor id
+    Given the admin has created user "aud-carol" with password "carol-pass-1"
+    And I am logged in as "aud-carol"
+    And I am logged in as "admin" in profile "admin"
+    When I run cynork "users create aud-never --password-stdin" with stdin "never-pass-1\n"
+    Then the exit code is 3
+    When the admin runs cynork "audit list --resource-type auth" for the events of "aud-carol"
+    Then the exit code is 0
+    And the audit table lists "access_denied, login_success" by "aud-carol", newest first
+    And the newest listed event's decision is "deny"
+    When I run cynork "audit list --resource-type auth"
+    Then the audit table lists "access_denied, login_success" by "aud-carol", newest first
+
+  @req_audit @spec_cli_7_12 @spec_cli_3 @spec_issue_10
+  Scenario Outline: A --since or --until that is not an RFC 3339 time is a usage error before any request
+    Given I am logged in as "admin"
+    When I run cynork "audit list <flag> <value>"
+    Then the exit code is 2
+    And stdout is empty
+    And stderr starts with "Error: <flag> must be an RFC 3339 time"
+    And the server saw no request from that run
+
+    Examples:
+      | flag    | value               |
+      | --since | yesterday           |
+      | --until | 2026-11-30          |
+      | --since | 2026-11-30T08:00:00 |
+
+  @req_audit @spec_cli_7_12 @spec_gateway_15 @spec_issue_10
+  Scenario: Another user's audit event is not found
+    Given the admin has created user "aud-erin" with password "erin-pass-12"
+    And the admin has created user "aud-frank" with password "frank-pass-1"
+    And I am logged in as "aud-frank" in profile "frank"
+    And I am logged in as "aud-erin"
+    When I run cynork "audit get" on the newest audit event of "aud-frank"
+    Then the exit code is 4
+    And stderr is exactly "Error: 404 Not Found: Audit event not found"
+    When I run cynork "audit get" on the newest audit event of "aud-erin"
+    Then the exit code is 0
+    And stdout has one key=value line per field of that event, in the gateway's order
+
+  @req_audit @spec_cli_7_12 @spec_cli_2_2 @spec_issue_10
+  Scenario: JSON output is the gateway's objects
+    Given the admin has created user "aud-gwen" with password "gwen-pass-12"
+    And I am logged in as "aud-gwen"
+    When I run cynork "-o json audit list --limit 1"
+    Then the exit code is 0
+    And the JSON output has exactly the keys "events, next_cursor"
+    And the JSON event 1 has exactly the keys "event_id, ts, actor_id, actor_handle, action, resource_type, resource_id, decision, success, ip_address, user_agent"
+    And the JSON event 1 has the action "login_success" by "aud-gwen"
+    When I run cynork "-o json audit get" on the newest audit event of "aud-gwen"
+    Then the exit code is 0
+    And the JSON output has exactly the keys "event_id, ts, actor_id, actor_handle, action, resource_type, resource_id, decision, success, ip_address, user_agent"
+
 

@@ -23,6 +23,12 @@ def rotate(store, old: str, new: str):
     return store.rotate_refresh(f"r-{old}", f"a-{new}", f"r-{new}", HOUR, HOUR)
 
 
+def refusal(store, old: str, new: str) -> tuple[str | None, str | None]:
+    """(the token's user id or None, why it was refused) of a rotation that must fail."""
+    user, outcome = rotate(store, old, new)
+    return (user.id if user else None), outcome
+
+
 # schema ----------------------------------------------------------------------------------------------------------
 
 
@@ -150,7 +156,7 @@ def test_rotation_issues_a_new_pair_in_the_same_family(store):
 
 
 def test_an_unknown_refresh_token_is_refused(store):
-    assert rotate(store, "nothing", "x") == (None, RefreshOutcome.UNKNOWN)
+    assert refusal(store, "nothing", "x") == (None, RefreshOutcome.UNKNOWN)
 
 
 def test_a_reused_refresh_token_revokes_the_whole_family(store):
@@ -158,9 +164,9 @@ def test_a_reused_refresh_token_revokes_the_whole_family(store):
     login(store, ivan, "i1")
     other = login(store, ivan, "other")
     assert rotate(store, "i1", "i2")[1] is None
-    assert rotate(store, "i1", "thief") == (None, RefreshOutcome.REUSED)
+    assert refusal(store, "i1", "thief") == (ivan.id, RefreshOutcome.REUSED)
     assert store.session_for_access("a-i2") is None and store.session_for_access("a-thief") is None
-    assert rotate(store, "i2", "i3") == (None, RefreshOutcome.INACTIVE)
+    assert refusal(store, "i2", "i3") == (ivan.id, RefreshOutcome.INACTIVE)
     assert store.session_for_access("a-other").family == other  # another login of the same user survives
 
 
@@ -168,13 +174,13 @@ def test_refresh_is_refused_for_a_disabled_user_and_an_expired_or_revoked_sessio
     judy = store.create_user("judy", None)
     login(store, judy, "j")
     store.set_user_active(judy.id, False)
-    assert rotate(store, "j", "j2") == (None, RefreshOutcome.INACTIVE)
+    assert refusal(store, "j", "j2") == (judy.id, RefreshOutcome.INACTIVE)
     kim = store.create_user("kim", None)
     store.create_session(kim.id, "a-k", "r-k", HOUR, 0)
-    assert rotate(store, "k", "k2") == (None, RefreshOutcome.INACTIVE)
+    assert refusal(store, "k", "k2") == (kim.id, RefreshOutcome.INACTIVE)
     family = login(store, kim, "k3")
     store.revoke_family(family)
-    assert rotate(store, "k3", "k4") == (None, RefreshOutcome.INACTIVE)
+    assert refusal(store, "k3", "k4") == (kim.id, RefreshOutcome.INACTIVE)
 
 
 def test_revoke_family_ends_one_login_only(store):

@@ -1,6 +1,7 @@
 """Login, refresh (rotating), logout, and the caller's identity."""
 
 from cynode.contract import MAX_HANDLE_LENGTH, MAX_PASSWORD_LENGTH
+from cynode.server.audit import ANONYMOUS, audit, deny
 from cynode.server.auth import authenticate, client_ip, is_api_token
 from cynode.server.deps import Reply
 from cynode.server.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
@@ -21,10 +22,26 @@ def _ttls(deps) -> tuple[int, int]:
     return deps.settings.access_token_ttl, deps.settings.refresh_token_ttl
 
 
-def _check_rate(limiter, key: str) -> None:
+def _check_rate(deps, req, limiter, key) -> None:
     wait = limiter.retry_after(key)
     if wait:
+        _login_failure(deps, req, None, "rate limited")
         raise TooManyRequests("Too many login attempts", wait)
+
+
+def _login_failure(deps, req, user, reason: str) -> None:
+    """A refused login. The attempt names its user when the handle is one (they see it in their own log); an
+    unknown handle is recorded without it, since it may be a password typed into the wrong field."""
+    deny(deps, req, "login_failure", "auth", user.id if user else None, actor=user or ANONYMOUS,
+         details={"reason": reason})
+
+
+def _failure_reason(user, valid: bool) -> str:
+    if user is None:
+        return "user not found"
+    if user.password_hash is None:
+        return "no password credential"
+    return "invalid password" if not valid else "user inactive"
 
 
 def _credentials(req) -> tuple[str, str]:
@@ -41,30 +58,35 @@ def _credentials(req) -> tuple[str, str]:
 def login(deps, req):
     ip = client_ip(deps, req)
     try:
-        _check_rate(deps.ip_limiter, ip)
+        _check_rate(deps, req, deps.ip_limiter, ip)
     finally:
         deps.ip_limiter.hit(ip)  # every attempt counts against the address, refused ones too
     handle, password = _credentials(req)
     # Failures count per handle *and address*: guessing from one address cannot lock the owner out elsewhere
     # (the per-address limit above still caps every address).
     failures_key = (handle, ip)
-    _check_rate(deps.handle_limiter, failures_key)
+    _check_rate(deps, req, deps.handle_limiter, failures_key)
     user = deps.store.user_by_handle(handle)
     valid = verify_password(password, user.password_hash if user else None)
     if not (valid and user.is_active):
         deps.handle_limiter.hit(failures_key)  # only failures count, so normal use never locks a user out
+        _login_failure(deps, req, user, _failure_reason(user, valid))
         raise Unauthorized("Invalid credentials")
     reply, access_hash, refresh_hash = _pair(deps)
     deps.store.create_session(user.id, access_hash, refresh_hash, *_ttls(deps))
+    audit(deps, req, "login_success", "auth", user.id, actor=user)
     return reply
 
 
 def refresh(deps, req):
     token = text_field(read_json(req), "refresh_token")
     reply, access_hash, refresh_hash = _pair(deps)
-    _, refused = deps.store.rotate_refresh(token_hash(token), access_hash, refresh_hash, *_ttls(deps))
+    user, refused = deps.store.rotate_refresh(token_hash(token), access_hash, refresh_hash, *_ttls(deps))
     if refused:
+        deny(deps, req, "refresh_failure", "auth", user.id if user else None, actor=user or ANONYMOUS,
+             details={"reason": refused})
         raise Unauthorized("Invalid refresh token")
+    audit(deps, req, "refresh_success", "auth", user.id, actor=user)
     return reply
 
 
@@ -74,6 +96,7 @@ def logout(deps, req):
     if is_api_token(caller):  # it belongs to no login; revoking it is DELETE /v1/tokens/{id}, from a login
         raise Forbidden("an API token cannot log out; revoke it with DELETE /v1/tokens/{id}")
     deps.store.revoke_family(caller.family)
+    audit(deps, req, "logout", "auth", caller.user.id)
     return Reply(204)
 
 

@@ -6,6 +6,7 @@ import uuid
 
 from cynode.contract import MAX_ATTACHMENT_BYTES, TaskStatus, rfc3339
 from cynode.server import taskinput
+from cynode.server.audit import audit
 from cynode.server.auth import authenticate
 from cynode.server.deps import Reply
 from cynode.server.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -64,6 +65,7 @@ def create_task(deps, req):
         deps.workspace.discard_task(task_id)
         raise
     deps.wake_dispatcher()
+    audit(deps, req, "task.create", "task", task.id, details={"input_mode": task.input_mode})
     # Just created, so its only artifacts are the uploads: no need to read them back.
     return Reply(201, task_json(task, deps.store.artifacts_for_task(task.id) if attachments else ()))
 
@@ -126,6 +128,7 @@ def cancel_task(deps, req, ref):
     if before in ("completed", "failed"):
         raise Conflict(f"Task already {before}")
     deps.cancel_jobs(running)
+    audit(deps, req, "task.cancel", "task", task.id, details={"status_before": before})
     return {"task_id": task.id, "task_name": task.name, "canceled": True, "status": "canceled"}
 
 

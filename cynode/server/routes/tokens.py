@@ -4,6 +4,7 @@ import datetime
 import re
 
 from cynode.contract import NOT_BLANK, rfc3339
+from cynode.server.audit import audit
 from cynode.server.auth import authenticate, require_session
 from cynode.server.deps import Reply
 from cynode.server.errors import BadRequest, Conflict, NotFound
@@ -49,6 +50,8 @@ def create_token(deps, req):
         stored = deps.store.create_api_token(user.id, name, token_hash(token), expires_at)
     except NameTaken:
         raise Conflict(f"you already have a token named {name!r}") from None
+    audit(deps, req, "api_token.create", "api_token", stored.id,
+          details={"name": stored.name, "expires_at": rfc3339(stored.expires_at)})
     return Reply(201, {"token_id": stored.id, "name": stored.name, "token": token,
                        "expires_at": rfc3339(stored.expires_at)})
 
@@ -63,6 +66,7 @@ def revoke_token(deps, req, token_id):
     # Another user's token, a revoked or an expired one: all 404, so ids reveal nothing and revoking twice says so.
     if not is_uuid(token_id) or not deps.store.revoke_api_token(user.id, token_id.lower()):
         raise NotFound("Token not found")
+    audit(deps, req, "api_token.revoke", "api_token", token_id.lower())
     return Reply(204)
 
 

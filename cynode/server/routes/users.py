@@ -3,6 +3,7 @@
 import re
 
 from cynode.contract import MAX_PASSWORD_LENGTH, rfc3339
+from cynode.server.audit import audit
 from cynode.server.auth import require_admin
 from cynode.server.deps import Reply
 from cynode.server.errors import BadRequest, Conflict, NotFound
@@ -55,6 +56,7 @@ def create_user(deps, req):
         user = deps.store.create_user(handle, hash_password(password), is_admin=is_admin, email=email)
     except StoreConflict:
         raise Conflict(f"handle {handle!r} is taken") from None
+    audit(deps, req, "user_created", "auth", user.id, details={"handle": user.handle, "is_admin": user.is_admin})
     return Reply(201, user_json(user))
 
 
@@ -72,6 +74,8 @@ def _set_active(deps, req, ref: str, active: bool):
         raise Conflict("cannot disable the last active admin")
     user, running = deps.store.set_user_active(user.id, active)
     deps.cancel_jobs(running)  # disabling canceled their tasks; their running jobs die now, not at their end
+    audit(deps, req, "user_reenabled" if active else "user_disabled", "auth", user.id,
+          details={"handle": user.handle})
     return user_json(user)
 
 
@@ -85,7 +89,9 @@ def enable_user(deps, req, ref):
 
 def revoke_sessions(deps, req, ref):
     require_admin(deps, req)
-    deps.store.revoke_user_sessions(_find(deps, ref).id)
+    user = _find(deps, ref)
+    revoked = deps.store.revoke_user_sessions(user.id)
+    audit(deps, req, "session_revoked", "auth", user.id, details={"handle": user.handle, "sessions": revoked})
     return Reply(204)
 
 

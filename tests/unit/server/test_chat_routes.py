@@ -358,7 +358,7 @@ def test_an_exchange_that_cannot_be_stored_is_logged_and_the_answer_still_goes_o
 
 def test_an_answer_with_a_lone_surrogate_is_sent_as_valid_text(backend):
     """A backend may send `\\ud800` as a JSON escape; the answer must still encode (and count) cleanly."""
-    exchange = Exchange(backend.deps, type("Req", (), {"environ": {}})(), backend.admin.id, "/v1/chat")
+    exchange = Exchange(backend.deps, type("Req", (), {"environ": {}, "headers": {}})(), backend.admin.id, "/v1/chat")
     assert exchange.answered("a\ud800b") == "a?b" and (exchange.answer_chars, exchange.answer_bytes) == (3, 3)
     exchange.finish("success")
     exchange.finish("error")  # stored once: the first outcome stands
@@ -367,7 +367,7 @@ def test_an_answer_with_a_lone_surrogate_is_sent_as_valid_text(backend):
 
 def test_an_unexpected_error_in_a_chat_is_stored_as_an_internal_error(backend):
     with pytest.raises(ZeroDivisionError):
-        with Exchange(backend.deps, type("Req", (), {"environ": {}})(), backend.admin.id, "/v1/chat"):
+        with Exchange(backend.deps, type("Req", (), {"environ": {}, "headers": {}})(), backend.admin.id, "/v1/chat"):
             _ = 1 / 0
     assert (only_exchange(backend).outcome, only_exchange(backend).error_code) == ("error", "internal_error")
 

@@ -83,7 +83,7 @@ Feature: cynork administration: credentials, preferences, settings, nodes and th
 
     Examples:
       | command                                    | code | error                                                |
-      | nodes list --limit 0                       | 2    | Error: --limit must be an integer from 1 to 200      |
+      | nodes list --limit 0                       | 2    | Error: --limit must be a whole number from 1 to 200  |
       | nodes prefetch-image local 'alpine latest' | 6    | Error: 400 Bad Request: image_ref must be            |
       | nodes drain no-such-node -y                | 4    | Error: 404 Not Found: Node not found                 |
 

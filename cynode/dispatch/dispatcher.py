@@ -26,8 +26,9 @@ SWEEP_SECONDS = 600.0
 class Dispatcher:
     """Worker threads plus a monitor thread over one store, runner and workspace."""
 
-    def __init__(self, store, runner, settings, workspace, inference=None):
+    def __init__(self, store, runner, settings, workspace, inference=None, secretbox=None):  # pylint: disable=R0913
         self.store = store
+        self.secretbox = secretbox  # cynode.secretbox.SecretBox opening the credentials jobs ask for
         self.runner = runner
         self.settings = settings
         self.workspace = workspace

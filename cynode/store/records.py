@@ -150,3 +150,23 @@ class AuditRecord:  # pylint: disable=too-many-instance-attributes
     details: dict | None
     ip_address: str | None
     user_agent: str | None
+
+
+@dataclass(frozen=True)
+class CredentialRecord:  # pylint: disable=too-many-instance-attributes
+    """An egress credential as stored (spec/gateway.md §14): its secret only as ciphertext, `credential_kid` naming
+    the key that sealed it."""
+
+    id: str
+    owner_type: str
+    owner_id: str
+    provider: str
+    credential_type: str
+    credential_name: str
+    credential_ciphertext: str = dataclasses.field(repr=False)
+    credential_kid: str
+    is_active: bool
+    expires_at: datetime.datetime | None
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    updated_by: str

@@ -23,7 +23,7 @@ MONITOR_SECONDS = 1.0  # how often running jobs are checked for a cancel made by
 SWEEP_SECONDS = 600.0
 
 
-class Dispatcher:
+class Dispatcher:  # pylint: disable=too-many-instance-attributes
     """Worker threads plus a monitor thread over one store, runner and workspace."""
 
     def __init__(self, store, runner, settings, workspace, inference=None, secretbox=None):  # pylint: disable=R0913

@@ -95,7 +95,7 @@ def _jobs(settings):
     return runner, warning, workspace
 
 
-def _open(settings):
+def _open(settings):  # pylint: disable=too-many-locals  # the one place the server's parts are put together
     """Sandbox runner, workspace, database (migrated, admin ensured), inference client, and the dispatcher."""
     # pylint: disable=import-outside-toplevel  # the server side loads only for `serve`
     from cynode.dispatch import kernel

@@ -11,6 +11,7 @@ import re
 import uuid
 
 from cynode.contract import NOT_BLANK, credential_env_name, rfc3339
+from cynode.secretbox import credential_aad
 from cynode.server.apidoc import BOOL, IN, PAGING, STR, TIME, UUID, errors, json_body, obj, ok, op, ref
 from cynode.server.audit import audit
 from cynode.server.auth import authenticate
@@ -44,10 +45,12 @@ def manageable(user, cred) -> bool:
     return user.is_admin or (cred.owner_type == "user" and cred.owner_id == user.id)
 
 
-def _box(deps):
+def _seal(deps, secret: str, credential_id: str, owner_type: str, owner_id: str) -> tuple[str, str]:
+    """(sealed secret bound to its row, key id); 503 when this server has no key."""
     if deps.secretbox is None:
         raise ApiError("credentials are not available: this server has no credentials key", status=503)
-    return deps.secretbox
+    return (deps.secretbox.seal(secret, credential_aad(credential_id, owner_type, owner_id)),
+            deps.secretbox.kid)
 
 
 def _secret(body: dict) -> str:
@@ -110,9 +113,8 @@ def _owner(deps, user, body: dict) -> tuple[str, str]:
     return owner_type, owner_id
 
 
-def create_credential(deps, req):
-    user = authenticate(deps, req).user
-    body = read_json(req)
+def _described(body: dict) -> tuple[str, str, str, datetime.datetime | None]:
+    """(provider, name, credential_type, expires_at) of a create request, each checked."""
     provider = _checked(body, "provider", PROVIDER_PATTERN,
                         f"1-{MAX_PROVIDER_LENGTH} characters, not only spaces, no control characters")
     if len(provider) > MAX_PROVIDER_LENGTH:
@@ -123,19 +125,20 @@ def create_credential(deps, req):
                     "1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit")
     credential_type = _checked(body, "credential_type", TYPE_PATTERN, "lower-case letters, digits and _ (1-32)",
                                default=DEFAULT_TYPE)
-    expires_at = _expires_at(body)
-    owner_type, owner_id = _owner(deps, user, body)
-    secret, box = _secret(body), _box(deps)
-    from cynode.secretbox import credential_aad  # pylint: disable=import-outside-toplevel
+    return provider, name, credential_type, _expires_at(body)
 
+
+def create_credential(deps, req):
+    user = authenticate(deps, req).user
+    body = read_json(req)
+    provider, name, credential_type, expires_at = _described(body)
+    owner_type, owner_id = _owner(deps, user, body)
     credential_id = str(uuid.uuid4())
-    sealed = box.seal(secret, credential_aad(credential_id, owner_type, owner_id))
-    del secret, body
+    sealed, kid = _seal(deps, _secret(body), credential_id, owner_type, owner_id)
     try:
         cred = deps.store.create_credential(credential_id, owner_type=owner_type, owner_id=owner_id,
                                             provider=provider, credential_type=credential_type, name=name,
-                                            ciphertext=sealed, kid=box.kid, expires_at=expires_at,
-                                            updated_by=user.id)
+                                            ciphertext=sealed, kid=kid, expires_at=expires_at, updated_by=user.id)
     except CredentialExists:
         raise Conflict(f"a credential named {name!r} for provider {provider!r} already exists for this owner") \
             from None
@@ -184,12 +187,8 @@ def get_credential(deps, req, credential_id):
 
 def rotate_credential(deps, req, credential_id):
     user, cred = _managed(deps, req, credential_id)
-    secret, box = _secret(read_json(req)), _box(deps)
-    from cynode.secretbox import credential_aad  # pylint: disable=import-outside-toplevel
-
-    sealed = box.seal(secret, credential_aad(cred.id, cred.owner_type, cred.owner_id))
-    del secret
-    cred = deps.store.rotate_credential(cred.id, sealed, box.kid, user.id)
+    sealed, kid = _seal(deps, _secret(read_json(req)), cred.id, cred.owner_type, cred.owner_id)
+    cred = deps.store.rotate_credential(cred.id, sealed, kid, user.id)
     audit(deps, req, "credential.rotate", "credential", cred.id)
     return {**credential_json(cred), "rotated": True}
 

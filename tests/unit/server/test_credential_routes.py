@@ -23,7 +23,10 @@ META_KEYS = {"id", "credential_id", "owner_type", "owner_id", "provider", "crede
 def fixture_alice(backend):
     user = backend.add_user("alice")
     token = backend.session(user).access
-    call = lambda method, path, **kw: backend.call(method, path, token=token, **kw)  # noqa: E731
+
+    def call(method, path, **kw):
+        return backend.call(method, path, token=token, **kw)
+
     call.user = user
     return call
 

@@ -16,6 +16,9 @@ RUNTIME = [
     "docopt-ng==0.9.0",
     "urllib3==2.8.0",
     "PyYAML==6.0.3",
+    "tlslite-ng==0.8.2",  # pure-Python AES-GCM for credential secrets at rest (cynode/secretbox.py)
+    "ecdsa==0.19.2",  # tlslite-ng's dependency, pure Python
+    "six==1.17.0",  # ecdsa's dependency, pure Python
 ]
 
 BUILD = [
@@ -32,6 +35,7 @@ DEV = BUILD + [
     "schemathesis==4.32.5",
     "openai==3.51.0",  # the official clients: they prove the fake inference server and the gateway speak the real
     "ollama==0.6.3",  # wire formats (tests only; the zipapp carries neither)
+    "cryptography==50.0.2",  # an independent AES-GCM: proves our sealed secrets are standard (tests only)
 ]
 
 setup(

@@ -106,3 +106,12 @@ PROBLEM_TYPES = {
 # differs between Python's re (which counts \x1c-\x1f and \x85 as space) and the ECMA regexes of the clients
 # that validate against the OpenAPI document.
 NOT_BLANK = r"[^\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+# A job gets each credential its task names as CYNODE_CRED_<NAME>: the name upper-cased, every character other
+# than A-Z and 0-9 turned into "_" (credential `github-token` -> CYNODE_CRED_GITHUB_TOKEN).
+CREDENTIAL_ENV_PREFIX = "CYNODE_CRED_"
+MAX_TASK_CREDENTIALS = 16
+
+
+def credential_env_name(name: str) -> str:
+    return CREDENTIAL_ENV_PREFIX + "".join(c if "A" <= c <= "Z" or "0" <= c <= "9" else "_" for c in name.upper())

@@ -13,7 +13,7 @@ from cynode.contract import DEFAULT_PORT
 
 SANDBOXES = ("auto", "bwrap", "process", "none")
 INFERENCE_APIS = ("ollama", "openai")
-SECRETS = ("admin_password", "inference_api_key")
+SECRETS = ("admin_password", "inference_api_key", "credentials_key")
 
 
 class SettingsError(ValueError):
@@ -74,6 +74,8 @@ SPECS = (
     Spec("inference_api_key", None, str, "bearer key for the backend (never logged, never shown to jobs)"),
     Spec("inference_connect_timeout", 5, int, "seconds to connect to the inference backend"),
     Spec("inference_read_timeout", 120, int, "seconds the backend may stay silent while answering"),
+    Spec("credentials_key", None, str, "key sealing credential secrets: 32 random bytes as base64url; default: "
+         "the file credentials.key in the data dir, made on first start (never logged, never shown to jobs)"),
 )
 
 _SPECS = {spec.name: spec for spec in SPECS}
@@ -115,6 +117,7 @@ class Settings:  # pylint: disable=too-many-instance-attributes
     inference_api_key: str | None = field(repr=False)
     inference_connect_timeout: int
     inference_read_timeout: int
+    credentials_key: str | None = field(repr=False)
 
     @property
     def host_port(self) -> tuple[str, int]:

@@ -8,7 +8,8 @@ Usage:
   cynode cli [options] auth whoami
   cynode cli [options] auth refresh
   cynode cli [options] task create [--prompt=TEXT] [--task=TEXT] [--task-file=PATH] [--script=PATH]
-                       [--command=CMD]... [--commands-file=PATH] [--attach=PATH]... [--name=NAME] [--result]
+                       [--command=CMD]... [--commands-file=PATH] [--attach=PATH]... [--name=NAME] [--cred=NAME]...
+                       [--result]
   cynode cli [options] task list [--status=STATUS] [--limit=N] [--cursor=CURSOR]
   cynode cli [options] task get <task>
   cynode cli [options] task cancel <task> [--yes]
@@ -82,6 +83,8 @@ Command options:
   -a PATH, --attach=PATH  task create: a file for the job, under attachments/ (repeatable: 16 of 10 MiB)
   --name=NAME             task create: a name to use instead of the task id; creds create: the credential's
                           name; skills load, update: the skill's name
+  --cred=NAME             task create: a credential of yours (name or id) the jobs get as CYNODE_CRED_<NAME>
+                          (repeatable)
   --result                task create: wait for the task to end and print its result
   --status=STATUS         task list: only tasks in this status, one of: queued, running, completed, failed, canceled
   -l N, --limit=N         items per page, 1-200 (default: 50)

@@ -109,6 +109,8 @@ def build(args: dict) -> TaskRequest:
         body = {"prompt": "\n".join(commands), "input_mode": "commands", "commands": commands}
     if args.get("--name") is not None:
         body["task_name"] = args["--name"]
+    if args.get("--cred"):
+        body["credentials"] = list(args["--cred"])
     return TaskRequest(body, [attachment(path) for path in args.get("--attach") or ()])
 
 

@@ -29,8 +29,9 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
     """Worker threads, a monitor thread and the node's heartbeat thread over one store, runner and workspace."""
 
     def __init__(self, store, runner, settings, workspace, inference=None,  # pylint: disable=too-many-arguments
-                 *, heartbeat_seconds: float = HEARTBEAT_SECONDS):
+                 secretbox=None, *, heartbeat_seconds: float = HEARTBEAT_SECONDS):
         self.store = store
+        self.secretbox = secretbox  # cynode.secretbox.SecretBox opening the credentials jobs ask for
         self.runner = runner
         self.settings = settings
         self.workspace = workspace

@@ -2,6 +2,7 @@
 prompts with the inference client), each ending in an Outcome; then outputs are collected and the result stored."""
 
 from cynode.contract import TaskStatus
+from cynode.dispatch.jobcreds import CredentialUnavailable, credential_env
 from cynode.dispatch.outcome import CANCELED, SHUT_DOWN, Outcome
 from cynode.dispatch.prompt import run_prompt
 from cynode.dispatch.sandbox import Limits
@@ -32,10 +33,15 @@ def _argv(job, work) -> list[str]:
 def run_process(dispatcher, job, cancel) -> Outcome:
     """A command or script: stage the work dir (attachments before the first job) and run it in the sandbox."""
     store, workspace = dispatcher.store, dispatcher.workspace
+    task = store.task_by_id(job.task_id)
+    env = {"CYNODE_TASK_ID": job.task_id, "CYNODE_JOB_ID": job.id}
+    try:  # checked again now: a credential disabled while the task waited is not handed out
+        env.update(credential_env(store, dispatcher.secretbox, job.payload.get("credentials", ()), task.owner_id))
+    except CredentialUnavailable as exc:
+        return Outcome.dispatch_error(str(exc))
     attachments = [a for a in store.artifacts_for_task(job.task_id) if a.name.startswith("attachments/")]
     work = workspace.stage(job.task_id, attachments if job.seq == 0 else ())
-    limits = limits_for(dispatcher.settings, store.task_by_id(job.task_id).timeout_seconds)
-    env = {"CYNODE_TASK_ID": job.task_id, "CYNODE_JOB_ID": job.id}
+    limits = limits_for(dispatcher.settings, task.timeout_seconds)
     run = dispatcher.runner.run(_argv(job, work), work, env, limits, workspace.log_path(job.task_id, job.id, "stdout"),
                                 workspace.log_path(job.task_id, job.id, "stderr"), cancel)
     status, timed_out = RUN_ENDS[run.status]

@@ -18,6 +18,7 @@ class Deps:
     dispatcher: Any = None  # cynode.dispatch.dispatcher.Dispatcher, None when this process runs no jobs
     notes: tuple = ()  # readiness caveats, e.g. running jobs without bubblewrap
     inference: Any = None  # cynode.inference.client.Client, None when no backend is configured
+    secretbox: Any = None  # cynode.secretbox.SecretBox sealing credential secrets; None: credentials unavailable
     ip_limiter: RateLimiter = field(init=False)
     handle_limiter: RateLimiter = field(init=False)
     inference_probe: InferenceProbe | None = field(init=False)  # /readyz's cached view of the backend

@@ -95,7 +95,7 @@ def _jobs(settings):
     return runner, warning, workspace
 
 
-def _open(settings):
+def _open(settings):  # pylint: disable=too-many-locals  # the one place the server's parts are put together
     """Sandbox runner, workspace, database (migrated, admin ensured), inference client, and the dispatcher."""
     # pylint: disable=import-outside-toplevel  # the server side loads only for `serve`
     from cynode.dispatch import kernel
@@ -109,13 +109,28 @@ def _open(settings):
     store = Store(settings.database)
     store.migrate()
     ensure_admin(store, settings.admin_password, lambda text: LOG.warning("%s", text))
+    box = _secretbox(settings, store)
     notes = (warning,) if warning else ()
     for note in notes:
         LOG.warning("%s", note)
     backend = Backend.from_settings(settings)
     inference = Client(backend) if backend else None  # one client for prompt jobs and chat
-    dispatcher = Dispatcher(store, runner, settings, workspace, inference) if settings.workers else None
-    return Deps(settings, store, workspace, dispatcher, notes=notes, inference=inference)
+    dispatcher = (Dispatcher(store, runner, settings, workspace, inference, secretbox=box)
+                  if settings.workers else None)
+    return Deps(settings, store, workspace, dispatcher, notes=notes, inference=inference, secretbox=box)
+
+
+def _secretbox(settings, store):
+    """The credentials key (refusing to start on a bad one), and a warning when stored credentials were sealed
+    with another key: they can be rotated, not used."""
+    from cynode.secretbox import SecretBox  # pylint: disable=import-outside-toplevel
+
+    box = SecretBox.load(settings.data_dir, settings.credentials_key)
+    unreadable = store.count_credentials_sealed_by_other_keys(box.kid)
+    if unreadable:
+        LOG.warning("%d credential(s) were sealed with another credentials key than this one (%s): jobs cannot "
+                    "receive them until they are rotated", unreadable, box.kid)
+    return box
 
 
 class _EscapedMessages(logging.Filter):

@@ -4,7 +4,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from cynode.contract import MAX_ATTACHMENTS, MAX_TASK_INPUT_BYTES
+from cynode.contract import MAX_ATTACHMENTS, MAX_TASK_CREDENTIALS, MAX_TASK_INPUT_BYTES
 from cynode.server import multipart
 from cynode.server.errors import BadRequest
 from cynode.server.jsonio import decode_json, read_json
@@ -28,6 +28,7 @@ class TaskInput:
     jobs: list[tuple[str, dict]]
     timeout_seconds: int | None
     uploads: list = field(default_factory=list)  # multipart.Part file parts, each with .file open
+    credentials: list[str] = field(default_factory=list)  # credential names or ids the jobs are to receive
 
 
 def normalise_name(raw: str) -> str:
@@ -80,6 +81,21 @@ def _check_input_size(body: dict) -> None:
         raise BadRequest(f"task input (prompt and commands together) exceeds {MAX_TASK_INPUT_BYTES} bytes")
 
 
+def _credentials(body: dict, mode: str) -> list[str]:
+    """The credentials the task names (names or ids, duplicates dropped); resolved against the store later."""
+    refs = body.get("credentials")
+    if refs is None or refs == []:
+        return []
+    if not isinstance(refs, list) or not all(isinstance(r, str) and r.strip() for r in refs):
+        raise BadRequest("credentials must be a list of credential names or ids")
+    if mode == "prompt":
+        raise BadRequest("credentials are only for script and commands tasks")
+    refs = list(dict.fromkeys(refs))
+    if len(refs) > MAX_TASK_CREDENTIALS:
+        raise BadRequest(f"credentials: at most {MAX_TASK_CREDENTIALS}")
+    return refs
+
+
 def parse_fields(body: dict, max_timeout: int) -> TaskInput:
     mode = _string(body, "input_mode") or "prompt"
     if mode not in INPUT_MODES:
@@ -98,7 +114,8 @@ def parse_fields(body: dict, max_timeout: int) -> TaskInput:
         jobs = [(mode, {mode: prompt})]
     _check_input_size(body)
     name = _string(body, "task_name")
-    return TaskInput(mode, prompt, normalise_name(name) if name else None, jobs, _timeout(body, max_timeout))
+    return TaskInput(mode, prompt, normalise_name(name) if name else None, jobs, _timeout(body, max_timeout),
+                     credentials=_credentials(body, mode))
 
 
 def upload_names(uploads) -> list[str]:

@@ -174,3 +174,23 @@ class NodeRecord:  # pylint: disable=too-many-instance-attributes
     def claims(self) -> bool:
         """Whether this node may claim new jobs: only while active (disabled and drained ones let theirs finish)."""
         return self.status == "active"
+
+
+@dataclass(frozen=True)
+class CredentialRecord:  # pylint: disable=too-many-instance-attributes
+    """An egress credential as stored (spec/gateway.md §14): its secret only as ciphertext, `credential_kid` naming
+    the key that sealed it."""
+
+    id: str
+    owner_type: str
+    owner_id: str
+    provider: str
+    credential_type: str
+    credential_name: str
+    credential_ciphertext: str = dataclasses.field(repr=False)
+    credential_kid: str
+    is_active: bool
+    expires_at: datetime.datetime | None
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    updated_by: str

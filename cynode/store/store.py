@@ -9,6 +9,7 @@ import peewee
 from cynode.store import migrations
 from cynode.store.audit import AuditQueries
 from cynode.store.chat import ChatQueries
+from cynode.store.credentials import CredentialQueries
 from cynode.store.database import connect
 from cynode.store.jobs import JobQueries
 from cynode.store.models import MODELS, Session, User
@@ -35,7 +36,8 @@ def _user(row: User) -> UserRecord:
     return from_model(UserRecord, row)
 
 
-class Store(TaskQueries, JobQueries, ChatQueries, TokenQueries, AuditQueries, NodeQueries):
+class Store(TaskQueries, JobQueries, ChatQueries, TokenQueries, AuditQueries, NodeQueries,  # pylint: disable=too-many-ancestors
+            CredentialQueries):
     """Open database plus the queries on it. Thread-safe: peewee keeps one connection per thread."""
 
     def __init__(self, url: str):

@@ -601,12 +601,14 @@ Feature: Task lifecycle on the server: create, run, inspect, cancel, contain and
       | runner              | target                | command                                                                    | error                     |
       | in bubblewrap       | the data dir          | ls {data_dir}                                                              | No such file or directory |
       | in bubblewrap       | the database          | cat {data_dir}/cynode.db                                                   | No such file or directory |
+      | in bubblewrap       | the credentials key   | cat {data_dir}/credentials.key                                             | No such file or directory |
       | in bubblewrap       | the gateway port      | python3 -c "import socket; socket.create_connection(('127.0.0.1', {port}), 1)" | Connection refused   |
       | in bubblewrap       | the server process    | kill -0 {server_pid}                                                       | No such process           |
       | in bubblewrap       | the server's environ  | cat /proc/{server_pid}/environ                                             | No such file or directory |
       | in bubblewrap       | the server's cmdline  | ip=127.0.0.1; grep -qs "$ip:{port}" /proc/[0-9]*/cmdline                   |                           |
       | as plain processes  | the data dir          | ls {data_dir}                                                              | Permission denied         |
       | as plain processes  | the database          | cat {data_dir}/cynode.db                                                   | Permission denied         |
+      | as plain processes  | the credentials key   | cat {data_dir}/credentials.key                                             | Permission denied         |
       | as plain processes  | the server's environ  | cat /proc/{server_pid}/environ                                             | Permission denied         |
       | as plain processes  | the server process    | kill -0 {server_pid}                                                       | Operation not permitted   |
 

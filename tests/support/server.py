@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from cynode.dispatch.workspace import Workspace
+from cynode.secretbox import SecretBox
 from cynode.server.app import make_app, upload_limit
 from cynode.server.deps import Deps
 from cynode.server.security import hash_password, new_token, token_hash
@@ -70,7 +71,8 @@ class Backend:
         self.workspace = Workspace(self.settings.data_dir)
         self.workspace.prepare()
         self.admin = self.store.create_user("admin", password_hash(), is_admin=True)
-        self.deps = Deps(self.settings, self.store, self.workspace, inference=inference)
+        self.secretbox = SecretBox.load(self.settings.data_dir, self.settings.credentials_key)
+        self.deps = Deps(self.settings, self.store, self.workspace, inference=inference, secretbox=self.secretbox)
         self.app = make_app(self.deps)
 
     def add_user(self, handle: str, *, admin: bool = False):

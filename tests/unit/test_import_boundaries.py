@@ -15,7 +15,7 @@ import cynode
 
 ROOT = Path(cynode.__file__).parent
 SERVER_SIDE = ("cynode.server", "cynode.store", "cynode.dispatch")
-CLI_FORBIDDEN_LIBRARIES = {"bottle", "peewee", "waitress"}
+CLI_FORBIDDEN_LIBRARIES = {"bottle", "peewee", "waitress", "tlslite"}
 
 # library -> the only files (relative to cynode/) allowed to import it
 SOLE_IMPORTERS = {
@@ -23,6 +23,7 @@ SOLE_IMPORTERS = {
     "waitress": lambda rel: rel == "server/serve.py",
     "peewee": lambda rel: rel.startswith("store/"),
     "urllib3": lambda rel: rel in ("cli/gateway.py", "inference/client.py"),  # the client's, the backends' HTTP
+    "tlslite": lambda rel: rel == "secretbox.py",  # AES-GCM for credential secrets, imported only when used
 }
 
 

@@ -11,6 +11,7 @@ from cynode.server.auth import authenticate
 from cynode.server.deps import Reply
 from cynode.server.errors import BadRequest, Conflict, Forbidden, NotFound
 from cynode.server.jsonio import is_uuid, page, page_params
+from cynode.server.routes.credentials import task_credentials
 
 STREAMS = ("stdout", "stderr", "all")
 STATUS_ALIASES = {"pending": "queued", "cancelled": "canceled"}
@@ -47,6 +48,9 @@ def owned_task(deps, req, ref: str):
 def create_task(deps, req):
     user = authenticate(deps, req).user
     spec = taskinput.parse(req, deps.settings.job_max_timeout_seconds)
+    if spec.credentials:  # ids only: jobs get the secrets at run time, never through the payload
+        credential_ids = task_credentials(deps, user, spec.credentials)
+        spec.jobs = [(kind, {**payload, "credentials": credential_ids}) for kind, payload in spec.jobs]
     task_id = str(uuid.uuid4())
     attachments = []
     try:

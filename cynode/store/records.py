@@ -150,3 +150,18 @@ class AuditRecord:  # pylint: disable=too-many-instance-attributes
     details: dict | None
     ip_address: str | None
     user_agent: str | None
+
+
+@dataclass(frozen=True)
+class SkillRecord:  # pylint: disable=too-many-instance-attributes
+    """A skill document (spec/gateway.md §9); `content` is None where a listing leaves it out."""
+
+    id: str
+    name: str
+    content: str | None
+    scope: str
+    scope_id: str | None
+    owner_id: str | None
+    is_system: bool
+    created_at: datetime.datetime
+    updated_at: datetime.datetime

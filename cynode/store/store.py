@@ -14,6 +14,7 @@ from cynode.store.jobs import JobQueries
 from cynode.store.models import MODELS, Session, User
 from cynode.store.prepared import Prepared
 from cynode.store.records import SessionRecord, UserRecord, from_model, from_row, utcnow
+from cynode.store.skills import SkillQueries
 from cynode.store.tasks import TaskQueries
 from cynode.store.tokens import TokenQueries
 
@@ -34,7 +35,7 @@ def _user(row: User) -> UserRecord:
     return from_model(UserRecord, row)
 
 
-class Store(TaskQueries, JobQueries, ChatQueries, TokenQueries, AuditQueries):
+class Store(TaskQueries, JobQueries, ChatQueries, TokenQueries, AuditQueries, SkillQueries):
     """Open database plus the queries on it. Thread-safe: peewee keeps one connection per thread."""
 
     def __init__(self, url: str):

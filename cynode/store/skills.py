@@ -41,8 +41,10 @@ class SkillQueries:
             conditions.append(Skill.scope == scope)
         if owner_id is not None:
             conditions.append(Skill.owner == owner_id)
-        query = (Skill.select(*_LISTED).where(*conditions).order_by(Skill.updated_at.desc(), Skill.id.desc())
-                 .limit(limit).offset(offset))
+        query = Skill.select(*_LISTED)
+        if conditions:
+            query = query.where(*conditions)
+        query = query.order_by(Skill.updated_at.desc(), Skill.id.desc()).limit(limit).offset(offset)
         return [_record(row, with_content=False) for row in query]
 
     def update_skill(self, skill_id: str, **changes) -> SkillRecord | None:

@@ -124,3 +124,4 @@ Feature: cynork skills
       | skills load ok.md --scope global --scope-id g1    | --scope-id cannot be used with --scope global      |
       | skills load ok.md --scope team                    | scope must be user, group, project or global       |
       | skills update 00000000-0000-4000-8000-000000000001 missing.md | path "missing.md": no such file        |
+      | skills update 00000000-0000-4000-8000-000000000001 ok.md --scope-id g2 | --scope-id needs --scope on update |

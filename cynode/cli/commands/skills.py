@@ -19,8 +19,10 @@ NEEDS_SCOPE_ID = ("group", "project")
 
 def _scope_fields(ctx) -> dict:
     """`scope` and `scope_id` from the flags, when given; --scope-id is required for group and project, refused
-    for global. (The grammar already refused a --scope outside the four.)"""
+    for global, and on update only comes with --scope. (The grammar already refused a --scope outside the four.)"""
     scope, scope_id = ctx.args["--scope"], ctx.args["--scope-id"]
+    if scope is None and scope_id is not None and ctx.args.get("update"):
+        raise usage_error("--scope-id needs --scope on update")  # the gateway takes them together
     if scope in NEEDS_SCOPE_ID and scope_id is None:
         raise usage_error(f"--scope-id is required for --scope {scope}")
     if scope == "global" and scope_id is not None:

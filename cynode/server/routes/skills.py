@@ -169,10 +169,10 @@ def update_skill(deps, req, skill_id):
     user = authenticate(deps, req).user
     skill = _editable(deps, user, skill_id)
     changes = _fields(read_json(req))
-    if "scope" in changes or "scope_id" in changes:
-        # scope and scope_id travel together: a new scope takes the scope_id given with it (none when absent)
-        changes["scope"] = changes.get("scope", skill.scope)
-        changes["scope_id"] = changes.get("scope_id", None if "scope" in changes else skill.scope_id)
+    if "scope_id" in changes and "scope" not in changes:
+        raise BadRequest("scope_id needs scope")
+    if "scope" in changes:  # scope and scope_id travel together: a new scope takes the scope_id given with it
+        changes["scope_id"] = changes.get("scope_id")
         _check_scope(user, changes["scope"], changes["scope_id"])
     if not changes:
         return skill_json(skill)
@@ -195,12 +195,13 @@ def delete_skill(deps, req, skill_id):
     return Reply(204)
 
 
+_ONE = "/v1/skills/<skill_id:re:(?!load$)[^/]+>"  # `load` is POST's own path: other methods there are 405
 ROUTES = [
     ("GET", "/v1/skills", list_skills),
     ("POST", "/v1/skills/load", load_skill),
-    ("GET", "/v1/skills/<skill_id>", get_skill),
-    ("PUT", "/v1/skills/<skill_id>", update_skill),
-    ("DELETE", "/v1/skills/<skill_id>", delete_skill),
+    ("GET", _ONE, get_skill),
+    ("PUT", _ONE, update_skill),
+    ("DELETE", _ONE, delete_skill),
 ]
 
 
@@ -231,7 +232,10 @@ _LOAD = {"type": "object", "properties": _PROPERTIES, "allOf": [
     {"anyOf": [{"required": ["content"], "properties": {"content": _CONTENT}},
                {"required": ["content_md"], "properties": {"content_md": _CONTENT}}]},
     *_SCOPE_RULES]}
-_UPDATE = {"type": "object", "properties": _PROPERTIES, "allOf": _SCOPE_RULES}
+_UPDATE = {"type": "object", "properties": _PROPERTIES, "allOf": [
+    *_SCOPE_RULES,
+    {"anyOf": [{"required": ["scope"], "properties": {"scope": _SCOPE}}, {"not": {"required": ["scope_id"]}},
+               {"properties": {"scope_id": {"type": "null"}}}], "description": "scope_id travels with scope"}]}
 _SKILL_ID = [{"name": "skill_id", "in": "path", "required": True, "schema": UUID}]
 _INVALID_OR_REFUSED = {"400": {
     "description": "invalid input (a problem), or content the policy refuses (SkillPolicyViolation, not a problem)",

@@ -13,7 +13,8 @@ SKILL = "# Deploy\n\nRun `make deploy`.\n"
 
 @pytest.fixture(name="backend")
 def fixture_backend(tmp_path):
-    backend = Backend(tmp_path / "data", max_body_bytes=8 * MAX_SKILL_CHARS)  # room for content over the limit, \u-escaped
+    # room for content over the limit, \u-escaped
+    backend = Backend(tmp_path / "data", max_body_bytes=8 * MAX_SKILL_CHARS)
     ensure_system_skill(backend.store)
     yield backend
     backend.close()
@@ -142,7 +143,10 @@ def test_content_at_the_size_limit_is_accepted(backend, alice):
 def test_group_and_project_skills_keep_their_scope_id(backend, alice):
     skill = load(backend, alice, scope="group", scope_id="team-a").json
     assert (skill["scope"], skill["scope_id"]) == ("group", "team-a")
-    moved = backend.call("PUT", f"/v1/skills/{skill['id']}", token=alice, body={"scope_id": "team-b"}).json
+    alone = backend.call("PUT", f"/v1/skills/{skill['id']}", token=alice, body={"scope_id": "team-b"})
+    assert (alone.status, alone.json["detail"]) == (400, "scope_id needs scope")
+    moved = backend.call("PUT", f"/v1/skills/{skill['id']}", token=alice,
+                         body={"scope": "group", "scope_id": "team-b"}).json
     assert (moved["scope"], moved["scope_id"]) == ("group", "team-b")
     user = backend.call("PUT", f"/v1/skills/{skill['id']}", token=alice, body={"scope": "user"}).json
     assert user["scope"] == "user" and "scope_id" not in user
@@ -155,6 +159,12 @@ def test_a_bad_skill_id_is_400_and_an_unknown_one_404(backend, alice):
     assert (response.status, response.json["detail"]) == (400, "invalid skill id")
     response = backend.call("GET", "/v1/skills/00000000-0000-4000-8000-00000000abcd", token=alice)
     assert (response.status, response.json["detail"]) == (404, "skill not found")
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_other_methods_on_the_load_path_are_405(backend, alice, method):
+    response = backend.call(method, "/v1/skills/load", token=alice, body={})
+    assert (response.status, response.header("Allow")) == (405, "POST")
 
 
 def test_the_id_is_read_in_any_letter_case(backend, alice):

@@ -43,6 +43,7 @@ setup(
     version=VERSION,
     description="Self-hosted task orchestrator (cynode serve) and its command-line client (cynode cli)",
     packages=find_packages(include=["cynode", "cynode.*"]),
+    package_data={"cynode.server": ["skill_policy.json", "skill_default.md"]},  # data read with importlib.resources
     python_requires=">=3.11",
     install_requires=RUNTIME,
     extras_require={"build": BUILD, "dev": DEV},

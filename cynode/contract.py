@@ -55,6 +55,11 @@ MAX_PASSWORD_LENGTH = 1024
 # A task's whole input (prompt, script, commands together), in UTF-8 bytes: the CLI's task-file limit.
 MAX_TASK_INPUT_BYTES = 1 << 20
 
+# Skills (spec/gateway.md §9): who a skill is for, and the most content one holds. The server counts characters
+# (what a JSON schema can state); the CLI counts a skill file's bytes, never more than its characters.
+SKILL_SCOPES = ("user", "group", "project", "global")
+MAX_SKILL_CHARS = 256 * 1024
+
 
 class TaskStatus(str, Enum):
     """Task status as the API reports it."""

@@ -1,6 +1,7 @@
-"""First-start set-up: the `admin` account."""
+"""Start-up set-up: the `admin` account (first start) and the built-in system skill (every start)."""
 
 import secrets
+from importlib import resources
 
 from cynode.server.routes.users import check_new_credentials
 from cynode.server.security import hash_password
@@ -26,3 +27,17 @@ def ensure_admin(store, password: str | None, announce) -> bool:
     else:
         announce(f"created user '{ADMIN_HANDLE}' with the password from CYNODE_ADMIN_PASSWORD")
     return True
+
+
+SYSTEM_SKILL_ID = "00000000-0000-4000-8000-000000000001"
+SYSTEM_SKILL_NAME = "CyNodeAI interaction"
+SYSTEM_SKILL_FILE = "skill_default.md"  # shipped in the package beside this module
+
+
+def system_skill_content() -> str:
+    return resources.files(__package__).joinpath(SYSTEM_SKILL_FILE).read_text(encoding="utf-8")
+
+
+def ensure_system_skill(store):
+    """The built-in skill (spec/gateway.md §9): created, or its content refreshed, at every start."""
+    return store.ensure_system_skill(SYSTEM_SKILL_ID, SYSTEM_SKILL_NAME, system_skill_content())

@@ -27,7 +27,7 @@ import signal
 import sys
 
 from cynode.server.app import log_message, make_app, server_problem, upload_limit
-from cynode.server.bootstrap import ensure_admin
+from cynode.server.bootstrap import ensure_admin, ensure_system_skill
 from cynode.server.deps import Deps
 from cynode.server.errors import ApiError
 from cynode.settings import SPECS, SettingsError, resolve
@@ -110,6 +110,7 @@ def _open(settings):  # pylint: disable=too-many-locals  # the one place the ser
     store.migrate()
     ensure_admin(store, settings.admin_password, lambda text: LOG.warning("%s", text))
     box = _secretbox(settings, store)
+    ensure_system_skill(store)
     notes = (warning,) if warning else ()
     for note in notes:
         LOG.warning("%s", note)

@@ -194,3 +194,18 @@ class CredentialRecord:  # pylint: disable=too-many-instance-attributes
     created_at: datetime.datetime
     updated_at: datetime.datetime
     updated_by: str
+
+
+@dataclass(frozen=True)
+class SkillRecord:  # pylint: disable=too-many-instance-attributes
+    """A skill document (spec/gateway.md §9); `content` is None where a listing leaves it out."""
+
+    id: str
+    name: str
+    content: str | None
+    scope: str
+    scope_id: str | None
+    owner_id: str | None
+    is_system: bool
+    created_at: datetime.datetime
+    updated_at: datetime.datetime

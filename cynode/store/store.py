@@ -16,6 +16,7 @@ from cynode.store.models import MODELS, Session, User
 from cynode.store.nodes import NodeQueries
 from cynode.store.prepared import Prepared
 from cynode.store.records import SessionRecord, UserRecord, from_model, from_row, utcnow
+from cynode.store.skills import SkillQueries
 from cynode.store.tasks import TaskQueries
 from cynode.store.tokens import TokenQueries
 
@@ -37,7 +38,7 @@ def _user(row: User) -> UserRecord:
 
 
 class Store(TaskQueries, JobQueries, ChatQueries, TokenQueries, AuditQueries, NodeQueries,  # pylint: disable=too-many-ancestors
-            CredentialQueries):
+            CredentialQueries, SkillQueries):
     """Open database plus the queries on it. Thread-safe: peewee keeps one connection per thread."""
 
     def __init__(self, url: str):

@@ -92,9 +92,22 @@ class Response:
             raise AssertionError(f"{self.method} {self.path} -> {self.status}: body is not JSON: {self.body!r}") \
                 from exc
 
+    def is_policy_refusal(self) -> bool:
+        """The other documented non-problem error (spec/gateway.md §1.1): skill content the policy scanner refuses,
+        a 400 `application/json` `{"error": "policy violation", "category", "triggering_text"}`."""
+        if self.status != 400 or not self.path.startswith("/v1/skills/") or \
+                (self.header("Content-Type") or "").split(";")[0].strip() != "application/json":
+            return False
+        try:
+            body = json.loads(self.body)
+        except ValueError:
+            return False
+        return isinstance(body, dict) and sorted(body) == ["category", "error", "triggering_text"] \
+            and body["error"] == "policy violation"
+
     def problem_errors(self) -> list[str]:
         """Where this error response breaks the problem+json contract (spec/gateway.md §1.1); [] when it holds."""
-        if self.status < 400 or self.path.startswith(NON_PROBLEM_PREFIXES):
+        if self.status < 400 or self.path.startswith(NON_PROBLEM_PREFIXES) or self.is_policy_refusal():
             return []
         errors = []
         if (self.header("Content-Type") or "").split(";")[0].strip() != "application/problem+json":

@@ -12,6 +12,7 @@ from cynode.store.chat import ChatQueries
 from cynode.store.database import connect
 from cynode.store.jobs import JobQueries
 from cynode.store.models import MODELS, Session, User
+from cynode.store.preferences import PreferenceQueries
 from cynode.store.prepared import Prepared
 from cynode.store.records import SessionRecord, UserRecord, from_model, from_row, utcnow
 from cynode.store.tasks import TaskQueries
@@ -34,7 +35,7 @@ def _user(row: User) -> UserRecord:
     return from_model(UserRecord, row)
 
 
-class Store(TaskQueries, JobQueries, ChatQueries, TokenQueries, AuditQueries):
+class Store(TaskQueries, JobQueries, ChatQueries, TokenQueries, AuditQueries, PreferenceQueries):
     """Open database plus the queries on it. Thread-safe: peewee keeps one connection per thread."""
 
     def __init__(self, url: str):

@@ -7,7 +7,7 @@ import uuid
 
 import peewee
 
-from cynode.store.models import Preference, PreferenceAuditLog, SystemSetting, SystemSettingsAuditLog
+from cynode.store.models import Preference, User, PreferenceAuditLog, SystemSetting, SystemSettingsAuditLog
 from cynode.store.records import ChangeRecord, EffectiveSource, PreferenceRecord, SettingRecord, from_model, utcnow
 
 SYSTEM = "system"
@@ -208,6 +208,10 @@ class PreferenceQueries:
         log = SystemSettingsAuditLog
         query = log.select().where(log.key == key).order_by(log.changed_at, log.id)
         return [from_model(ChangeRecord, row) for row in query]
+
+    def user_ids(self) -> list[str]:
+        """Every account's id (projects are derived from them, server/projects.py)."""
+        return [row[0] for row in User.select(User.id).tuples()]
 
     def model_override(self) -> str | None:
         """The model the admins chose (MODEL_SETTING) when it is a non-empty string: one primary-key read, made

@@ -6,7 +6,7 @@ openapi.py does not describe them itself; `modules()` is the one list the app an
 
 import importlib
 
-NAMES = ("health", "auth", "users", "tasks", "chat", "tokens")
+NAMES = ("health", "auth", "users", "tasks", "chat", "tokens", "prefs", "settings")
 
 
 def modules() -> tuple:

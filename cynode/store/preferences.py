@@ -95,6 +95,7 @@ class PreferenceQueries:
                  .order_by(self._by_code_point(Preference.key)).limit(limit).offset(offset))
         return [_preference(row) for row in query]
 
+    # pylint: disable-next=too-many-arguments  # a scope, a key, a typed value, and who, why, from which version
     def set_preference(self, scope_type: str, scope_id: str | None, key: str, value, value_type: str, *,
                        by: str, reason: str | None = None,
                        expected_version: int | None = None) -> tuple[PreferenceRecord, bool]:

@@ -86,7 +86,7 @@ def test_concurrent_upserts_of_one_key_lose_no_version(store):
         worker.start()
     for worker in workers:
         worker.join()
-    assert failures == []
+    assert not failures, failures
     assert store.preference("user", "u1", "hot").version == threads * each
     assert len(store.preference_history("user", "u1", "hot")) == threads * each
     assert store.setting("hot").version == threads * each

@@ -60,18 +60,22 @@ def scope_of(deps, user, source: dict, *, write: bool) -> Scope:
     if scope_type not in SCOPE_TYPES:
         raise BadRequest("scope_type must be one of: " + ", ".join(SCOPE_TYPES))
     scope_id = _scope_id(source, scope_type)
-    if scope_type == "system":
-        if write and not user.is_admin:
+    if scope_type == "user":
+        scope_id = scope_id or user.id
+    _authorise(deps, user, scope_type, scope_id, write)
+    return Scope(scope_type, scope_id)
+
+
+def _authorise(deps, user, scope_type: str, scope_id: str | None, write: bool) -> None:
+    """403 (404 for what the caller may not know exists) unless the caller may read or write the scope."""
+    if scope_type in ("system", "group"):
+        if (write or scope_type == "group") and not user.is_admin:
             raise Forbidden("Admin required")
     elif scope_type == "user":
-        scope_id = scope_id or user.id
         if scope_id != user.id and not user.is_admin:
             raise Forbidden("Not your preferences")
         if scope_id != user.id and deps.store.user_by_id(scope_id) is None:
             raise NotFound("User not found")
-    elif scope_type == "group":
-        if not user.is_admin:
-            raise Forbidden("Admin required")
     elif scope_type == "project":
         _check_project(deps, user, scope_id)
     else:
@@ -80,7 +84,6 @@ def scope_of(deps, user, source: dict, *, write: bool) -> Scope:
             raise NotFound("Task not found")
         if task.owner_id != user.id and not user.is_admin:
             raise Forbidden("Not task owner")
-    return Scope(scope_type, scope_id)
 
 
 def _check_project(deps, user, project_id: str) -> None:

@@ -65,7 +65,7 @@ def typed_value(body: dict) -> tuple[object, str]:
         raise BadRequest("value is required (any JSON, null included)")
     value, derived = body["value"], type_of(body["value"])
     given = body.get("value_type")
-    if given is not None and given not in VALUE_TYPES:
+    if given is not None and (not isinstance(given, str) or given not in VALUE_TYPES):
         raise BadRequest("value_type must be one of: " + ", ".join(VALUE_TYPES))
     if given is not None and given != derived:
         raise BadRequest(f"value_type {given!r} does not match the value, which is of type {derived!r}")

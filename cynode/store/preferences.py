@@ -117,10 +117,10 @@ class PreferenceQueries:
 
     def delete_preference(self, scope_type: str, scope_id: str | None, key: str, *, by: str,
                           reason: str | None = None, expected_version: int | None = None) -> bool:
-        """Delete an entry and record it; False when there is none (and no expected_version was given)."""
+        """Delete an entry and record it; False when there is none (whatever expected_version says)."""
         with self.db.atomic():
             row = self._locked(Preference.select().where(self._pref_where(scope_type, scope_id, key)))
-            if row is None and expected_version is None:
+            if row is None:
                 return False
             _check(row, expected_version)
             Preference.delete().where(Preference.id == row.id).execute()
@@ -193,7 +193,7 @@ class PreferenceQueries:
                        expected_version: int | None = None) -> bool:
         with self.db.atomic():
             row = self._locked(SystemSetting.select().where(SystemSetting.key == key))
-            if row is None and expected_version is None:
+            if row is None:
                 return False
             _check(row, expected_version)
             SystemSetting.delete().where(SystemSetting.key == key).execute()

@@ -47,6 +47,7 @@ def test_every_change_is_in_the_history_with_old_and_new_json_and_why(store):
     store.set_preference("project", "p1", "k", ["b"], "array", by="bob")
     assert store.delete_preference("project", "p1", "k", by="carol", reason="done")
     assert not store.delete_preference("project", "p1", "k", by="carol")
+    assert not store.delete_preference("project", "p1", "k", by="carol", expected_version=0)  # absent: nothing
     store.set_preference("project", "p1", "k", True, "boolean", by="dave")
     history = store.preference_history("project", "p1", "k")
     assert [(h.old_value, h.new_value, h.changed_by, h.reason) for h in history] == [

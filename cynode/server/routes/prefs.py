@@ -21,6 +21,7 @@ from cynode.store.preferences import VersionConflict
 
 SCOPE_TYPES = ("system", "user", "group", "project", "task")
 RESERVED_KEYS = ("effective",)
+KEY_IN_PATH = "(?!effective$).+"
 
 
 @dataclass(frozen=True)
@@ -159,10 +160,11 @@ def delete_pref(deps, req, key=None):
 
 
 def _uuid_param(query: dict, name: str) -> str | None:
-    value = query.get(name) or None
-    if value is not None and not is_uuid(value):
+    if name not in query:
+        return None
+    if not is_uuid(query[name]):
         raise BadRequest(f"{name} must be a UUID")
-    return value.lower() if value else None
+    return query[name].lower()
 
 
 def effective(deps, req):
@@ -194,8 +196,9 @@ ROUTES = [
     ("DELETE", "/v1/prefs", delete_pref),
     ("GET", "/v1/prefs/effective", effective),  # before <key:path>, which would take it
     ("GET", "/v1/prefs/<key:path>", get_pref),
-    ("PUT", "/v1/prefs/<key:path>", set_pref),
-    ("DELETE", "/v1/prefs/<key:path>", delete_pref),
+    # Any key, slashes included, but `effective`: that path is GET-only, so PUT or DELETE on it is a 405 (Allow: GET).
+    ("PUT", f"/v1/prefs/<key:re:{KEY_IN_PATH}>", set_pref),
+    ("DELETE", f"/v1/prefs/<key:re:{KEY_IN_PATH}>", delete_pref),
 ]
 
 # OpenAPI ---------------------------------------------------------------------------------------------------------
@@ -241,6 +244,9 @@ OPENAPI_SCHEMAS = {
                       value_type={"enum": list(VALUE_TYPES)}, version=INT, updated_at=TIME, updated_by=STR),
 }
 _SAVED = {"allOf": [ref("Preference"), obj(["ok"], ok={"const": True})]}
+_EFFECTIVE = obj(["effective", "sources"], effective={"type": "object"}, sources={"type": "array", "items": obj(
+    ["key", "scope_type", "scope_id", "version"], key=STR, scope_type=STR, scope_id={"type": ["string", "null"]},
+    version=INT)})
 _DELETED = obj(["deleted", "key"], deleted={"const": True}, key=STR)
 OPENAPI_PATHS = {
     "/v1/prefs": {
@@ -255,19 +261,17 @@ OPENAPI_PATHS = {
                              *_WRITE_PARAMS]),
     },
     "/v1/prefs/effective": {"get": op("the merged preferences (system < user < project < task) and where each "
-                                      "key came from", {**ok(obj(["effective", "sources"], effective={
-                                          "type": "object"}, sources={"type": "array", "items": obj(
-                                              ["key", "scope_type", "scope_id", "version"], key=STR,
-                                              scope_type=STR, scope_id={"type": ["string", "null"]},
-                                              version=INT)})), **errors(400, 401, 403, 404)},
+                                      "key came from", {**ok(_EFFECTIVE), **errors(400, 401, 403, 404)},
                                       params=[{"name": "task_id", "in": "query", "schema": _UUID_IN},
                                               {"name": "project_id", "in": "query", "schema": _UUID_IN}])},
     "/v1/prefs/{key}": {
-        "get": op("one preference", {**ok(ref("Preference")), **errors(400, 401, 403, 404)},
-                  params=[_KEY_PARAM, *_SCOPE_PARAMS]),
-        "put": op("create or update this preference", {**ok(_SAVED), **_WRITE_ERRORS}, params=[_KEY_PARAM],
+        "get": op("one preference (the key `effective` is GET /v1/prefs/effective)", {
+            **ok({"anyOf": [ref("Preference"), _EFFECTIVE]}), **errors(400, 401, 403, 404)},
+                  params=[{**_KEY_PARAM, "schema": KEY}, *_SCOPE_PARAMS]),
+        "put": op("create or update this preference", {**ok(_SAVED), **_WRITE_ERRORS, **errors(405)},
+                  params=[_KEY_PARAM],
                   body=_write_body()),
-        "delete": op("delete this preference", {**ok(_DELETED), **errors(400, 401, 403, 404, 409)},
+        "delete": op("delete this preference", {**ok(_DELETED), **errors(400, 401, 403, 404, 405, 409)},
                      params=[_KEY_PARAM, *_SCOPE_PARAMS, *_WRITE_PARAMS]),
     },
 }

@@ -38,7 +38,7 @@ def list_settings(deps, req):
     authenticate(deps, req)
     query = query_of(req)
     limit, offset = page_params(req.query)
-    if query.get("key"):
+    if "key" in query:
         setting = deps.store.setting(check_key(query["key"]))
         return {"settings": [entry_json(setting)] if setting and offset == 0 else []}
     prefix = query.get("key_prefix") or None

@@ -12,7 +12,7 @@ from tests.support.server import Backend
 
 
 def _app_routes() -> set[tuple[str, str]]:
-    return {(method.lower(), re.sub(r"<(\w+)(?::\w+)?>", r"{\1}", path))  # <key:path> is {key}
+    return {(method.lower(), re.sub(r"<(\w+)(?::[^>]*)?>", r"{\1}", path))  # <key:path> is {key}
             for module in ROUTE_MODULES for method, path, _ in module.ROUTES}
 
 

@@ -43,6 +43,8 @@ def test_set_get_list_delete_round_trip_in_my_user_scope(backend, alice):
     assert backend.call("GET", "/v1/prefs/language.preferred?scope_type=user", token=token).json["detail"] == \
         "Preference not found"
     assert backend.call("DELETE", "/v1/prefs/language.preferred?scope_type=user", token=token).status == 404
+    assert backend.call("DELETE", "/v1/prefs/language.preferred?scope_type=user&expected_version=0",
+                        token=token).status == 404
     history = backend.store.preference_history("user", user.id, "language.preferred")
     assert [(h.new_value, h.reason) for h in history] == [('"en"', "i read"), ('["en","fr"]', None), (None, "done")]
 
@@ -53,6 +55,9 @@ def test_effective_is_not_taken_for_a_key_and_is_a_reserved_key(backend, alice):
     refused = backend.call("POST", "/v1/prefs", token=token, body={"scope_type": "user", "key": "effective",
                                                                    "value": 1})
     assert refused.status == 400 and "reserved" in refused.json["detail"]
+    for method in ("PUT", "DELETE"):
+        other = backend.call(method, "/v1/prefs/effective", token=token, body={"scope_type": "user", "value": 1})
+        assert (other.status, other.header("Allow")) == (405, "GET")
 
 
 def test_a_key_with_a_slash_or_non_ascii_is_reachable_by_path(backend, alice):
@@ -67,6 +72,7 @@ def test_a_key_with_a_slash_or_non_ascii_is_reachable_by_path(backend, alice):
 @pytest.mark.parametrize("body, detail", [
     ({"scope_type": "user", "key": "k", "value": "x", "value_type": "number"}, "does not match"),
     ({"scope_type": "user", "key": "k", "value": 1, "value_type": "integer"}, "value_type must be one of"),
+    ({"scope_type": "user", "key": "k", "value": 1, "value_type": {"a": 1}}, "value_type must be one of"),
     ({"scope_type": "user", "key": "k"}, "value is required"),
     ({"scope_type": "user", "key": "a b", "value": 1}, "without whitespace"),
     ({"scope_type": "user", "key": "k\u0085", "value": 1}, "without whitespace"),

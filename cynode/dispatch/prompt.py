@@ -37,12 +37,14 @@ class _Deadline:
         self._timer.cancel()
 
 
-def _answer(client, prompt: str, stdout: CappedFile, cancel: threading.Event) -> tuple[TaskStatus, int, str]:
-    """Stream the answer into `stdout`: (how it ended, exit code, what to say on stderr)."""
+def _answer(client, prompt: str, stdout: CappedFile, cancel: threading.Event,
+            model: str | None) -> tuple[TaskStatus, int, str]:
+    """Stream the answer into `stdout`: (how it ended, exit code, what to say on stderr). `model` None: the
+    client's configured one."""
     if client is None:
         return TaskStatus.FAILED, 1, INFERENCE_NOT_CONFIGURED
     try:
-        with closing(client.stream([{"role": "user", "content": prompt}], cancel=cancel)) as pieces:
+        with closing(client.stream([{"role": "user", "content": prompt}], model=model, cancel=cancel)) as pieces:
             for piece in pieces:
                 stdout.write(piece.encode("utf-8"))
                 if stdout.truncated:
@@ -64,7 +66,9 @@ def run_prompt(dispatcher, job, cancel: threading.Event) -> Outcome:
     deadline = _Deadline(dispatcher.store.task_by_id(job.task_id).timeout_seconds
                          or settings.job_default_timeout_seconds, cancel)
     try:
-        status, code, complaint = _answer(dispatcher.inference, job.payload["prompt"], sinks[0], cancel)
+        # The admins' model setting, read per job, so a change applies to the next prompt without a restart.
+        model = dispatcher.store.model_override() if dispatcher.inference else None
+        status, code, complaint = _answer(dispatcher.inference, job.payload["prompt"], sinks[0], cancel, model)
         sinks[1].write(complaint.encode("utf-8"))
     finally:
         deadline.stop()

@@ -29,7 +29,7 @@ SCHEMAS = {
     "Tokens": obj(["access_token", "refresh_token", "token_type", "expires_in"], access_token=STR,
                    refresh_token=STR, token_type={"const": "Bearer"}, expires_in=INT),
     "User": obj(["id", "handle", "is_active", "is_admin", "created_at"], id=UUID, handle=STR, email=STR,
-                 is_active=BOOL, is_admin=BOOL, created_at=TIME),
+                 is_active=BOOL, is_admin=BOOL, created_at=TIME, default_project_id=UUID),
     "Task": obj(["id", "task_id", "status", "task_name", "input_mode", "prompt", "created_at", "updated_at"],
                  id=UUID, task_id=UUID, status={"enum": [s.value for s in TaskStatus]}, task_name=STR,
                  summary=STR, input_mode={"enum": ["prompt", "script", "commands"]}, prompt=STR,

@@ -191,6 +191,19 @@ class CredentialRecord:  # pylint: disable=too-many-instance-attributes
     credential_kid: str
     is_active: bool
     expires_at: datetime.datetime | None
+
+
+@dataclass(frozen=True)
+class PreferenceRecord:  # pylint: disable=too-many-instance-attributes
+    """A preference entry (spec/gateway.md §11); `value` is the parsed JSON, `scope_id` None for the system."""
+
+    id: str
+    scope_type: str
+    scope_id: str | None
+    key: str
+    value: object
+    value_type: str
+    version: int
     created_at: datetime.datetime
     updated_at: datetime.datetime
     updated_by: str
@@ -209,3 +222,36 @@ class SkillRecord:  # pylint: disable=too-many-instance-attributes
     is_system: bool
     created_at: datetime.datetime
     updated_at: datetime.datetime
+
+
+@dataclass(frozen=True)
+class SettingRecord:
+    """A system setting (spec/gateway.md §12); `value` is the parsed JSON."""
+
+    key: str
+    value: object
+    value_type: str
+    version: int
+    updated_at: datetime.datetime
+    updated_by: str
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    """One row of a preference's or a setting's change history: old and new JSON text (None: created/deleted)."""
+
+    old_value: str | None
+    new_value: str | None
+    changed_at: datetime.datetime
+    changed_by: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class EffectiveSource:
+    """Which entry won a key in an effective merge."""
+
+    key: str
+    scope_type: str
+    scope_id: str | None
+    version: int

@@ -14,6 +14,7 @@ from cynode.store.database import connect
 from cynode.store.jobs import JobQueries
 from cynode.store.models import MODELS, Session, User
 from cynode.store.nodes import NodeQueries
+from cynode.store.preferences import PreferenceQueries
 from cynode.store.prepared import Prepared
 from cynode.store.records import SessionRecord, UserRecord, from_model, from_row, utcnow
 from cynode.store.skills import SkillQueries
@@ -38,7 +39,7 @@ def _user(row: User) -> UserRecord:
 
 
 class Store(TaskQueries, JobQueries, ChatQueries, TokenQueries, AuditQueries, NodeQueries,  # pylint: disable=too-many-ancestors
-            CredentialQueries, SkillQueries):
+            CredentialQueries, SkillQueries, PreferenceQueries):
     """Open database plus the queries on it. Thread-safe: peewee keeps one connection per thread."""
 
     def __init__(self, url: str):

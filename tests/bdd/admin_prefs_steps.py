@@ -1,2 +1,80 @@
 """Steps for the prefs part of the admin features (features/cynork/cynork_admin.feature,
 features/orchestrator/orchestrator_admin.feature). The shared steps live in conftest.py."""
+
+import json
+import shlex
+import sqlite3
+from contextlib import closing
+
+from pytest_bdd import parsers, then, when
+
+from cynode.server.projects import default_project_id
+from tests.bdd.task_steps_support import token_for
+from tests.support.pg import connect
+
+
+def _prefs_fill(world, text: str) -> str:
+    """`{project:<handle>}` is that user's default project id; `${ID:<handle>}` their id (World.expand)."""
+    while "{project:" in text:
+        start = text.index("{project:")
+        end = text.index("}", start)
+        text = text[:start] + default_project_id(world.user_id(text[start + 9:end])) + text[end + 1:]
+    return world.expand(text)
+
+
+@when(parsers.re(r'I run cynork "(?P<args>[^"]*)" naming default projects'))
+def _prefs_run_with_projects(world, args):
+    world.cli(shlex.split(_prefs_fill(world, args)), None, "me")
+
+
+@when(parsers.re(r'"(?P<handle>[^"]+)" sends (?P<method>[A-Z]+) "(?P<path>[^"]+)" with the JSON \'(?P<body>.*)\''))
+def _prefs_send_json(world, handle, method, path, body):
+    world.send(method, _prefs_fill(world, path), token=token_for(world.server, handle),
+               body=_prefs_fill(world, body), headers={"Content-Type": "application/json"})
+
+
+@when(parsers.re(r'"(?P<handle>[^"]+)" sends GET "(?P<path>[^"]+)" naming default projects'))
+def _prefs_get_with_projects(world, handle, path):
+    world.send("GET", _prefs_fill(world, path), token=token_for(world.server, handle))
+
+
+@then(parsers.re(r'the response JSON "(?P<field>[^"]+)" is (?P<value>.+)'))
+def _prefs_response_path(world, field, value):
+    found = world.response.json
+    for part in field.split("/"):
+        found = found[int(part)] if isinstance(found, list) else found[part]
+    assert found == json.loads(_prefs_fill(world, value)), world.response.json
+
+
+def _prefs_audit_rows(world, action: str) -> list[tuple]:
+    """(actor_handle, resource_type, resource_id, decision, ip_address) of the server's `action` events, read
+    from its database (the audit routes are not needed for this)."""
+    url = world.server.settings.get("CYNODE_DATABASE") or f"sqlite:///{world.server.workdir}/data/cynode.db"
+    query = ("SELECT actor_handle, resource_type, resource_id, decision, ip_address FROM audit_event "
+             "WHERE action = {p} ORDER BY ts")
+    if url.startswith("sqlite:///"):
+        with closing(sqlite3.connect(f"file:{url[10:]}?mode=ro", uri=True)) as conn:
+            return conn.execute(query.format(p="?"), (action,)).fetchall()
+    with closing(connect(url)) as conn:
+        cursor = conn.cursor()
+        cursor.execute(query.format(p="%s"), (action,))
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+@then(parsers.re(r'the audit log has a "(?P<action>[^"]+)" event by "(?P<handle>[^"]+)" on "(?P<rtype>[^"]+)" '
+                 r'"(?P<rid>[^"]*)" with decision "(?P<decision>allow|deny)"'))
+def _prefs_audited(world, action, handle, rtype, rid, decision):
+    rows = _prefs_audit_rows(world, action)
+    wanted = (handle, rtype, _prefs_fill(world, rid) or None, decision, "127.0.0.1")
+    assert wanted in rows, (wanted, rows)
+
+
+@then(parsers.parse('stdout is a value table with the rows "{rows}"'))
+def _prefs_value_table(world, rows):
+    """The tsv of prefs/settings list: the header, then `key value_json` per row (rows split by `;`), each with an
+    RFC 3339 updated_at."""
+    lines = world.result.stdout.splitlines()
+    assert lines[0] == "key\tvalue_json\tupdated_at", world.result.report()
+    cells = [line.split("\t") for line in lines[1:]]
+    assert [" ".join(cell[:2]) for cell in cells] == [row.strip() for row in rows.split(";")], world.result.report()
+    assert all(len(cell) == 3 and cell[2].endswith("Z") for cell in cells), world.result.report()

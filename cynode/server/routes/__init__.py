@@ -6,7 +6,8 @@ openapi.py does not describe them itself; `modules()` is the one list the app an
 
 import importlib
 
-NAMES = ("health", "auth", "users", "tasks", "chat", "tokens", "nodes", "audit", "credentials", "skills")
+NAMES = ("health", "auth", "users", "tasks", "chat", "tokens", "nodes", "audit", "credentials", "skills", "prefs",
+         "settings")
 
 
 def modules() -> tuple:

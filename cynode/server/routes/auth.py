@@ -6,6 +6,7 @@ from cynode.server.auth import authenticate, client_ip, is_api_token
 from cynode.server.deps import Reply
 from cynode.server.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
 from cynode.server.jsonio import read_json, text_field
+from cynode.server.projects import default_project_id
 from cynode.server.routes.users import user_json
 from cynode.server.security import new_token, token_hash, verify_password
 
@@ -101,7 +102,8 @@ def logout(deps, req):
 
 
 def me(deps, req):
-    return user_json(authenticate(deps, req).user)
+    user = authenticate(deps, req).user
+    return {**user_json(user), "default_project_id": default_project_id(user.id)}
 
 
 ROUTES = [

@@ -18,6 +18,12 @@ STREAM_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Con
                   "X-Accel-Buffering": "no"}  # the last: a reverse proxy (nginx) must not hold events back
 
 
+def served_model(deps) -> str:
+    """The model chat uses: the admins' setting (agents.project_manager.model.local_default_ollama_model) when set,
+    else the configured one; read per request, so a change applies at once."""
+    return deps.store.model_override() or deps.settings.inference_model
+
+
 def _client(deps):
     if deps.inference is None:
         raise not_configured()
@@ -31,17 +37,17 @@ def chat(deps, req):
         message = read_json(req).get("message")
         if not isinstance(message, str) or not message.strip():
             raise BadRequest("Message is required")
-        messages = [{"role": "user", "content": message}]
-        exchange.asked(messages, deps.settings.inference_model)
+        messages, model = [{"role": "user", "content": message}], served_model(deps)
+        exchange.asked(messages, model)
         client = _client(deps)
-        text = exchange.answer(client.stream(messages, model=deps.settings.inference_model))
+        text = exchange.answer(client.stream(messages, model=model))
         exchange.finish("success")
     return {"response": text}
 
 
 def list_models(deps, req):
     authenticate(deps, req)
-    data = [{"id": deps.settings.inference_model, "object": "model", "created": 0, "owned_by": "cynode"}]
+    data = [{"id": served_model(deps), "object": "model", "created": 0, "owned_by": "cynode"}]
     return {"object": "list", "data": data if deps.inference is not None else []}
 
 
@@ -94,12 +100,12 @@ def _options(body: dict) -> dict:
     return {"temperature": temperature, "max_tokens": max_tokens}
 
 
-def _model(deps, body: dict) -> str:
-    """The effective model: the configured one when none is asked for; any other id is not served here."""
+def _model(body: dict, served: str) -> str:
+    """The effective model: the served one when none is asked for; any other id is not served here."""
     model = body.get("model")
     if model is not None and not isinstance(model, str):
         raise BadRequest("model must be a string")
-    return model or deps.settings.inference_model
+    return model or served
 
 
 def chat_completions(deps, req):
@@ -108,11 +114,12 @@ def chat_completions(deps, req):
         body = read_json(req)
         exchange.stream = body.get("stream") is True
         messages = body.get("messages")
-        exchange.asked(messages if isinstance(messages, list) else [], deps.settings.inference_model)
-        messages, options, model = _messages(body), _options(body), _model(deps, body)
+        served = served_model(deps)
+        exchange.asked(messages if isinstance(messages, list) else [], served)
+        messages, options, model = _messages(body), _options(body), _model(body, served)
         exchange.asked(messages, model)
         client = _client(deps)
-        if model != deps.settings.inference_model:
+        if model != served:
             raise ApiError(f"The model {model!r} does not exist; GET /v1/models lists the models served here",
                            status=404, code="model_not_found")
         pieces = client.stream(messages, model=model, **options)

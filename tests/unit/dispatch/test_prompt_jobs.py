@@ -12,6 +12,7 @@ from cynode.dispatch.prompt import INFERENCE_NOT_CONFIGURED
 from cynode.dispatch.sandbox import ProcessRunner
 from cynode.dispatch.workspace import Workspace
 from cynode.inference.client import Backend, Client
+from cynode.store.preferences import MODEL_SETTING
 from cynode.store.store import Store
 from tests.bdd.harness import dead_url
 from tests.fakes.inference import FakeInference
@@ -215,3 +216,14 @@ def test_a_shutdown_interrupts_a_running_prompt_job(make, fake):
     [job] = world.store.jobs_for_task(task.id)
     assert job.status == "failed" and "shut down" in json.loads(job.result)["error"]
     assert fake.disconnected.wait(2)
+
+
+def test_the_admins_model_setting_replaces_the_configured_model_from_the_next_job_on(make, fake):
+    world = make()
+    world.store.set_setting(MODEL_SETTING, "llama3.2:1b", "string", by="admin")
+    world.prompt("first")
+    assert world.dispatcher.run_once() is True
+    world.store.delete_setting(MODEL_SETTING, by="admin")
+    world.prompt("second")
+    assert world.dispatcher.run_once() is True
+    assert [request["body"]["model"] for request in fake.requests] == ["llama3.2:1b", "fake-model"]

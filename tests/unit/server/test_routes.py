@@ -13,6 +13,7 @@ from cynode.inference.client import Backend as InferenceBackend
 from cynode.inference.client import Client
 from cynode.server.app import make_app
 from cynode.server.deps import Deps
+from cynode.server.projects import default_project_id
 from cynode.inference.probe import InferenceProbe
 from cynode.store.store import Store
 from tests.bdd.harness import dead_url
@@ -103,7 +104,7 @@ def test_login_returns_a_bearer_pair_that_works(backend):
     assert (tokens["token_type"], tokens["expires_in"]) == ("Bearer", 900)
     me = backend.call("GET", "/v1/users/me", token=tokens["access_token"]).json
     assert me == {"id": backend.admin.id, "handle": "admin", "is_active": True, "is_admin": True,
-                  "created_at": me["created_at"]}
+                  "created_at": me["created_at"], "default_project_id": default_project_id(backend.admin.id)}
     assert me["created_at"].endswith("Z") and len(me["created_at"]) == 20
     assert backend.call("GET", "/v1/users/me", token=tokens["refresh_token"]).status == 401
 

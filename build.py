@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -45,13 +46,34 @@ def ensure_venv(extra: str = "build") -> None:
     STAMP.write_text(f"{digest} {extra}", encoding="utf-8")
 
 
+# Compiled modules a dependency ships beside a pure-Python fallback it uses when they are absent (PyYAML's
+# libyaml binding). They are left out, so one archive runs on every Python >= 3.11 and every machine.
+OPTIONAL_ACCELERATORS = ("yaml/_yaml.",)
+
+
+def _pure_site_packages(target: Path) -> None:
+    """Install cynode and its runtime dependencies into `target` without compiled modules; fail on one that
+    has no fallback."""
+    run(BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+        "--target", target, ROOT)
+    compiled = [path for path in target.rglob("*") if path.suffix in (".so", ".pyd")]
+    for path in compiled:
+        relative = path.relative_to(target).as_posix()
+        if not relative.startswith(OPTIONAL_ACCELERATORS):
+            sys.exit(f"build.py: {relative} is a compiled module with no pure-Python fallback; "
+                     "the zipapp must stay pure Python")
+        path.unlink()
+
+
 def build() -> Path:
     ensure_venv()
     say(f"building {OUTPUT.name}")
     tmp = OUTPUT.with_suffix(".pyz.tmp")
-    # --compile-pyc: without bytecode in the archive every start would recompile (+60 ms measured here).
-    run(BIN / "shiv", "--quiet", "--compile-pyc", "--reproducible", "-c", "cynode", "-p", "/usr/bin/env python3",
-        "-o", tmp, ROOT, "--disable-pip-version-check")
+    with tempfile.TemporaryDirectory() as site_packages:
+        _pure_site_packages(Path(site_packages))
+        # --compile-pyc: without bytecode in the archive every start would recompile (+60 ms measured here).
+        run(BIN / "shiv", "--compile-pyc", "--reproducible", "-c", "cynode", "-p", "/usr/bin/env python3",
+            "-o", tmp, "--site-packages", site_packages)
     tmp.replace(OUTPUT)
     say(f"built {OUTPUT} ({OUTPUT.stat().st_size // 1024} KiB)")
     return OUTPUT

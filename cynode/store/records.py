@@ -191,19 +191,6 @@ class CredentialRecord:  # pylint: disable=too-many-instance-attributes
     credential_kid: str
     is_active: bool
     expires_at: datetime.datetime | None
-
-
-@dataclass(frozen=True)
-class PreferenceRecord:  # pylint: disable=too-many-instance-attributes
-    """A preference entry (spec/gateway.md §11); `value` is the parsed JSON, `scope_id` None for the system."""
-
-    id: str
-    scope_type: str
-    scope_id: str | None
-    key: str
-    value: object
-    value_type: str
-    version: int
     created_at: datetime.datetime
     updated_at: datetime.datetime
     updated_by: str
@@ -222,6 +209,22 @@ class SkillRecord:  # pylint: disable=too-many-instance-attributes
     is_system: bool
     created_at: datetime.datetime
     updated_at: datetime.datetime
+
+
+@dataclass(frozen=True)
+class PreferenceRecord:  # pylint: disable=too-many-instance-attributes
+    """A preference entry (spec/gateway.md §11); `value` is the parsed JSON, `scope_id` None for the system."""
+
+    id: str
+    scope_type: str
+    scope_id: str | None
+    key: str
+    value: object
+    value_type: str
+    version: int
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    updated_by: str
 
 
 @dataclass(frozen=True)

@@ -115,3 +115,9 @@ def connect(url: str) -> peewee.Database:
     if scheme:
         raise UnsupportedDatabase(f"unsupported database URL scheme {scheme!r}: use sqlite:/// or postgresql://")
     return _sqlite(url)
+
+
+def first_locked(query: peewee.Select, backend: str):
+    """The first row of `query`, locked until the transaction ends: FOR UPDATE on PostgreSQL; SQLite's
+    transactions begin IMMEDIATE, which already keeps other writers out."""
+    return (query.for_update() if backend == "postgresql" else query).first()

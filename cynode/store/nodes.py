@@ -12,6 +12,7 @@ import uuid
 
 import peewee
 
+from cynode.store.database import first_locked
 from cynode.store.models import Node
 from cynode.store.records import NodeRecord, from_model, utcnow
 
@@ -38,12 +39,6 @@ class NodeQueries:
     db: peewee.Database
     backend: str
 
-    def _locked(self, where):
-        """The node row matching `where`, locked until the transaction ends (SQLite's transactions begin IMMEDIATE,
-        which already keeps other writers out)."""
-        query = Node.select().where(where)
-        return (query.for_update() if self.backend == "postgresql" else query).first()
-
     def register_node(self, slug: str, capabilities: dict, summary: str, worker_url: str | None = None) -> NodeRecord:
         """Create or update the node `slug` as its dispatcher starts: capabilities as detected now, seen now, its
         configuration applied (it was just read). A new node is `active`; a known one keeps `inactive` or `drained`
@@ -54,7 +49,7 @@ class NodeQueries:
                   "last_seen_at": now, "updated_at": now}
         for _ in range(2):  # a concurrent first registration of the same slug wins once; then this one updates
             with self.db.atomic():
-                row = self._locked(Node.slug == slug)
+                row = first_locked(Node.select().where(Node.slug == slug), self.backend)
                 if row is not None:
                     status = row.status if row.status in KEPT_ACROSS_RESTARTS else "active"
                     Node.update(status=status, config_version=row.config_version or new_ulid(), **fields).where(
@@ -110,7 +105,7 @@ class NodeQueries:
     def request_node_prefetch(self, node_id: str, image_ref: str) -> NodeRecord | None:
         """Record a request to pull `image_ref` in the node's metadata (the newest MAX_PREFETCH_REQUESTS kept)."""
         with self.db.atomic():
-            row = self._locked(Node.id == node_id)
+            row = first_locked(Node.select().where(Node.id == node_id), self.backend)
             if row is None:
                 return None
             metadata = json.loads(row.metadata or "{}")

@@ -7,6 +7,7 @@ import uuid
 
 import peewee
 
+from cynode.store.database import first_locked
 from cynode.store.models import Preference, User, PreferenceAuditLog, SystemSetting, SystemSettingsAuditLog
 from cynode.store.records import ChangeRecord, EffectiveSource, PreferenceRecord, SettingRecord, from_model, utcnow
 
@@ -50,17 +51,12 @@ class PreferenceQueries:
     db: peewee.Database
     backend: str
 
-    def _locked(self, query):
-        """The row of `query`, locked until the transaction ends (SQLite's BEGIN IMMEDIATE already holds the
-        database's write lock)."""
-        return (query.for_update() if self.backend == "postgresql" else query).first()
-
     def _upsert(self, model, where, create: dict, expected_version: int | None):
         """Lock the row of `where`, or insert it (version 1) when there is none. A concurrent insert of the same
         key makes ours fail on the unique index inside a savepoint; the loop then locks the row it made.
         Returns (row as it was locked or None when created, row now)."""
         while True:
-            row = self._locked(model.select().where(where))
+            row = first_locked(model.select().where(where), self.backend)
             if row is not None:
                 _check(row, expected_version)
                 return row, None
@@ -119,7 +115,7 @@ class PreferenceQueries:
                           reason: str | None = None, expected_version: int | None = None) -> bool:
         """Delete an entry and record it; False when there is none (whatever expected_version says)."""
         with self.db.atomic():
-            row = self._locked(Preference.select().where(self._pref_where(scope_type, scope_id, key)))
+            row = first_locked(Preference.select().where(self._pref_where(scope_type, scope_id, key)), self.backend)
             if row is None:
                 return False
             _check(row, expected_version)
@@ -192,7 +188,7 @@ class PreferenceQueries:
     def delete_setting(self, key: str, *, by: str, reason: str | None = None,
                        expected_version: int | None = None) -> bool:
         with self.db.atomic():
-            row = self._locked(SystemSetting.select().where(SystemSetting.key == key))
+            row = first_locked(SystemSetting.select().where(SystemSetting.key == key), self.backend)
             if row is None:
                 return False
             _check(row, expected_version)

@@ -74,6 +74,11 @@ class RunResult:
     error: str | None = None
 
 
+# Jobs run below the server's priority: a job that keeps every core busy (a fork bomb up to its process limit,
+# a tight loop in each of its processes) must not starve the threads that answer the API and cancel it.
+JOB_NICENESS = 10
+
+
 def _child_setup(limits: Limits, user: tuple[int, int] | None, isolate=None):
     """The preexec_fn of a job: namespaces (`isolate`, while still root), its rlimits clamped to our own hard
     limits (a child cannot raise them), then the job user (`user`, when it is to be set here)."""
@@ -93,6 +98,7 @@ def _child_setup(limits: Limits, user: tuple[int, int] | None, isolate=None):
             isolate()
         for res, pair in pairs:
             resource.setrlimit(res, pair)
+        os.nice(JOB_NICENESS)
         if user:
             os.setgroups([])
             os.setresgid(user[1], user[1], user[1])

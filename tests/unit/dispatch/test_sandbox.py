@@ -194,6 +194,12 @@ def test_all_rlimits_are_set(job):
     assert rows["Max core file size"] == ["0", "0"]
 
 
+def test_jobs_run_below_the_servers_priority(job):
+    """A job that keeps every core busy must not starve the server's threads."""
+    assert job.run(["nice"], QUICK).status == "completed"
+    assert int(job.stdout) == min(19, os.nice(0) + 10)
+
+
 @needs_python
 def test_fork_loop_hits_the_process_limit(job):
     script = ("import os, time\nn = 0\ntry:\n    while n < 1000:\n        if os.fork() == 0:\n"

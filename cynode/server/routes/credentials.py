@@ -93,7 +93,7 @@ def _owner(deps, user, body: dict) -> tuple[str, str]:
     owner_type = text_field(body, "owner_type", required=False) or "user"
     if owner_type not in OWNER_TYPES:
         raise BadRequest("owner_type must be one of: user, group")
-    owner_id = text_field(body, "owner_id", required=False)
+    owner_id = text_field(body, "owner_id", required=False) or None  # "" is no owner id, as for owner_type
     if owner_type == "group":
         if not user.is_admin:
             raise Forbidden("Admin required for group credentials")
@@ -263,6 +263,7 @@ ROUTES = [
 
 _ID_PARAM = {"name": "credential_id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1},
              "description": "credential id (UUID); anything else is a 404"}
+UUID_OR_EMPTY = "^([0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})?$"
 _SECRET = {"type": "string", "minLength": 1, "pattern": r"^[^\x00]*$", "description": "write-only; at most 64 KiB"}
 OPENAPI_SCHEMAS = {
     "Credential": obj(["id", "credential_id", "owner_type", "owner_id", "provider", "credential_name", "name",
@@ -272,8 +273,15 @@ OPENAPI_SCHEMAS = {
                       active=BOOL, expires_at=TIME, created_at=TIME, updated_at=TIME, rotated=BOOL, disabled=BOOL),
 }
 _LIST = obj(["credentials"], credentials={"type": "array", "items": ref("Credential")}, next_cursor=STR)
-_CREATE = json_body(obj(["provider", "secret"], provider=IN, credential_name=IN, name=IN, secret=_SECRET,
-                        owner_type=IN, owner_id=IN, credential_type=IN, expires_at=IN))
+_NAME = {"type": "string", "pattern": NAME_PATTERN.pattern}
+_CREATE = json_body({
+    **obj(["provider", "secret"],
+          provider={"type": "string", "maxLength": MAX_PROVIDER_LENGTH, "pattern": PROVIDER_PATTERN.pattern},
+          credential_name=_NAME, name=_NAME, secret=_SECRET, owner_type={"enum": ["", *OWNER_TYPES]},
+          owner_id={"type": "string", "pattern": UUID_OR_EMPTY},
+          credential_type={"type": "string", "pattern": TYPE_PATTERN.pattern},
+          expires_at={"anyOf": [{"const": ""}, {**TIME, "description": "in the future"}]}),
+    "anyOf": [{"required": ["credential_name"]}, {"required": ["name"]}]})
 _FILTERS = [{"name": name, "in": "query", "schema": schema} for name, schema in (
     ("provider", IN), ("owner_type", {"enum": list(OWNER_TYPES)}), ("owner_id", IN),
     ("active", {"enum": ["true", "false"]}))]

@@ -208,8 +208,9 @@ PREF_KEY = {**KEY, "not": {"enum": list(RESERVED_KEYS)}}
 _UUID_IN = {"type": "string", "pattern": "^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"}
 _SCOPE_PARAMS = [
     {"name": "scope_type", "in": "query", "required": True, "schema": {"enum": list(SCOPE_TYPES)}},
-    {"name": "scope_id", "in": "query", "schema": _UUID_IN,
-     "description": "none for system; default for user: the caller; required for group, project and task"},
+    {"name": "scope_id", "in": "query", "schema": {"anyOf": [_UUID_IN, {"const": ""}]},
+     "description": "none (or empty) for system; default for user: the caller; required for group, project and "
+                    "task"},
 ]
 _KEY_PARAM = {"name": "key", "in": "path", "required": True, "schema": PREF_KEY}
 _WRITE_PARAMS = [{"name": "expected_version", "in": "query", "schema": {"type": "integer", "minimum": 0,

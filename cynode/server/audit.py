@@ -9,7 +9,7 @@ fails the request: the action it describes has already happened (or been refused
 
 import logging
 
-from cynode.server.auth import client_ip
+from cynode.server.auth import client_ip, header_text
 
 LOG = logging.getLogger("cynode.audit")
 
@@ -37,7 +37,7 @@ def who(deps, req, actor=None) -> dict:
     Taken while the request is current, for an event recorded later (a streamed chat answer's end)."""
     actor = actor or req.environ.get("cynode.user")
     return {"actor_id": actor.id if actor else None, "actor_handle": actor.handle if actor else None,
-            "ip_address": client_ip(deps, req) or None, "user_agent": req.headers.get("User-Agent") or None}
+            "ip_address": client_ip(deps, req) or None, "user_agent": header_text(req, "User-Agent") or None}
 
 
 def record(deps, facts: dict, action: str, resource_type: str, resource_id: str | None = None, **outcome) -> None:

@@ -14,6 +14,7 @@ from cynode.server.auth import client_ip, header_text
 LOG = logging.getLogger("cynode.audit")
 
 ALLOW, DENY = "allow", "deny"
+MAX_DENIED_PATH = 512  # a refused request's path in its event: as long as a resource id may be (store/audit.py)
 
 # The resource type of a refused request, from the first path segment after /v1.
 RESOURCE_TYPES = {
@@ -63,9 +64,10 @@ def deny(deps, req, action: str, resource_type: str, resource_id: str | None = N
 
 
 def record_denial(deps, req, detail: str, route_args: dict) -> None:
-    """A 403: `access_denied` on the resource the path names, with the method, path and reason as details."""
+    """A 403: `access_denied` on the resource the path names, with the method, path (cut short: the caller chose
+    it, and may be refused as often as they like) and reason as details."""
     segments = req.path.strip("/").split("/")
     resource_type = RESOURCE_TYPES.get(segments[1] if len(segments) > 1 else "", "api")
     resource_id = next(iter(route_args.values()), None)
     deny(deps, req, "access_denied", resource_type, resource_id,
-         details={"method": req.method, "path": req.path, "reason": detail})
+         details={"method": req.method, "path": req.path[:MAX_DENIED_PATH], "reason": detail})

@@ -295,3 +295,15 @@ def test_a_forwarded_for_that_is_not_utf8_is_no_500_when_proxy_headers_are_trust
         assert event["ip_address"] == "10.0.0.1\ufffd"
     finally:
         backend.close()
+
+
+def test_a_refused_request_with_a_huge_path_stores_a_bounded_event(backend):
+    """Any user can be refused as often as they like: a 403 on a path of 200 000 characters must not write 200 KB
+    into the audit log each time."""
+    bob = backend.add_user("bob")
+    path = "/v1/nodes/" + "n" * 200_000 + "/drain"
+    assert backend.call("POST", path, token=backend.session(bob).access).status == 403
+    [row] = AuditEvent.select().where(AuditEvent.action == "access_denied")
+    assert len(row.details) + len(row.resource_id) < 2048
+    [event] = admin_events(backend, action="access_denied")
+    assert event["details"]["path"].startswith("/v1/nodes/nnn") and event["details"]["reason"] == "Admin required"

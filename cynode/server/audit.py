@@ -65,9 +65,12 @@ def deny(deps, req, action: str, resource_type: str, resource_id: str | None = N
 
 def record_denial(deps, req, detail: str, route_args: dict) -> None:
     """A 403: `access_denied` on the resource the path names, with the method, path (cut short: the caller chose
-    it, and may be refused as often as they like) and reason as details."""
+    it, and may be refused as often as they like) and reason as details. The resource id is plain text (tools
+    print it as it is); the path in details is JSON, escaped wherever it is shown."""
     segments = req.path.strip("/").split("/")
     resource_type = RESOURCE_TYPES.get(segments[1] if len(segments) > 1 else "", "api")
     resource_id = next(iter(route_args.values()), None)
+    if resource_id is not None:  # any text the caller put in the path: nothing a terminal would act on
+        resource_id = "".join(c if c.isprintable() else "\ufffd" for c in resource_id[:MAX_DENIED_PATH])
     deny(deps, req, "access_denied", resource_type, resource_id,
          details={"method": req.method, "path": req.path[:MAX_DENIED_PATH], "reason": detail})

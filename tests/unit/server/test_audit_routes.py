@@ -307,3 +307,14 @@ def test_a_refused_request_with_a_huge_path_stores_a_bounded_event(backend):
     assert len(row.details) + len(row.resource_id) < 2048
     [event] = admin_events(backend, action="access_denied")
     assert event["details"]["path"].startswith("/v1/nodes/nnn") and event["details"]["reason"] == "Admin required"
+
+
+def test_a_refused_path_cannot_put_terminal_control_sequences_into_the_events_resource_id(backend):
+    """The resource id of a refusal comes from the path the caller chose; `cynode cli audit list` prints it in a
+    TSV cell as it is, on an admin's terminal: an escape sequence there could retitle, hide or rewrite lines."""
+    bob = backend.add_user("bob")
+    path = "/v1/nodes/%1B%5D0%3Bowned%07%1B%5B2J%C2%9B31m/drain"
+    assert backend.call("POST", path, token=backend.session(bob).access).status == 403
+    [event] = admin_events(backend, action="access_denied")
+    assert event["resource_id"].isprintable() and event["resource_id"].startswith("\ufffd]0;owned")
+    assert event["details"]["path"] == "/v1/nodes/\x1b]0;owned\x07\x1b[2J\x9b31m/drain"  # JSON: escaped on output

@@ -9,11 +9,12 @@ fails the request: the action it describes has already happened (or been refused
 
 import logging
 
-from cynode.server.auth import client_ip
+from cynode.server.auth import client_ip, header_text
 
 LOG = logging.getLogger("cynode.audit")
 
 ALLOW, DENY = "allow", "deny"
+MAX_DENIED_PATH = 512  # a refused request's path in its event: as long as a resource id may be (store/audit.py)
 
 # The resource type of a refused request, from the first path segment after /v1.
 RESOURCE_TYPES = {
@@ -37,7 +38,7 @@ def who(deps, req, actor=None) -> dict:
     Taken while the request is current, for an event recorded later (a streamed chat answer's end)."""
     actor = actor or req.environ.get("cynode.user")
     return {"actor_id": actor.id if actor else None, "actor_handle": actor.handle if actor else None,
-            "ip_address": client_ip(deps, req) or None, "user_agent": req.headers.get("User-Agent") or None}
+            "ip_address": client_ip(deps, req) or None, "user_agent": header_text(req, "User-Agent") or None}
 
 
 def record(deps, facts: dict, action: str, resource_type: str, resource_id: str | None = None, **outcome) -> None:
@@ -63,9 +64,13 @@ def deny(deps, req, action: str, resource_type: str, resource_id: str | None = N
 
 
 def record_denial(deps, req, detail: str, route_args: dict) -> None:
-    """A 403: `access_denied` on the resource the path names, with the method, path and reason as details."""
+    """A 403: `access_denied` on the resource the path names, with the method, path (cut short: the caller chose
+    it, and may be refused as often as they like) and reason as details. The resource id is plain text (tools
+    print it as it is); the path in details is JSON, escaped wherever it is shown."""
     segments = req.path.strip("/").split("/")
     resource_type = RESOURCE_TYPES.get(segments[1] if len(segments) > 1 else "", "api")
     resource_id = next(iter(route_args.values()), None)
+    if resource_id is not None:  # any text the caller put in the path: nothing a terminal would act on
+        resource_id = "".join(c if c.isprintable() else "\ufffd" for c in resource_id[:MAX_DENIED_PATH])
     deny(deps, req, "access_denied", resource_type, resource_id,
-         details={"method": req.method, "path": req.path, "reason": detail})
+         details={"method": req.method, "path": req.path[:MAX_DENIED_PATH], "reason": detail})

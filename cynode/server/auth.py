@@ -6,8 +6,16 @@ from cynode.server.security import API_TOKEN_PREFIX, token_hash
 from cynode.store.records import ApiTokenAuth
 
 
+def header_text(req, name: str) -> str:
+    """A request header as text ("" when absent). Its bytes are decoded as UTF-8 with U+FFFD for what is not
+    (bottle's own `req.headers` raises UnicodeDecodeError there: a 500 any client could cause, after the action
+    and before its audit event)."""
+    raw = req.environ.get("HTTP_" + name.upper().replace("-", "_"), "")
+    return raw.encode("latin-1", "replace").decode("utf-8", "replace")
+
+
 def bearer_token(req) -> str:
-    scheme, _, token = req.headers.get("Authorization", "").strip().partition(" ")
+    scheme, _, token = header_text(req, "Authorization").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Missing authorization header")
     return token.strip()
@@ -55,7 +63,6 @@ def require_admin(deps, req):
 
 def client_ip(deps, req) -> str:
     if deps.settings.trust_proxy_headers:
-        forwarded = req.headers.get("X-Forwarded-For", "").split(",")[0].strip()
-        if forwarded or req.headers.get("X-Real-IP"):
-            return forwarded or req.headers["X-Real-IP"].strip()
+        forwarded = header_text(req, "X-Forwarded-For").split(",")[0].strip()
+        return forwarded or header_text(req, "X-Real-IP").strip() or req.environ.get("REMOTE_ADDR", "")
     return req.environ.get("REMOTE_ADDR", "")

@@ -24,7 +24,7 @@ def check_key(key, reserved: tuple = ()) -> str:
     """A key as given, or 400."""
     if not isinstance(key, str):
         raise BadRequest("key must be a string")
-    if not KEY_PATTERN.match(key):
+    if not KEY_PATTERN.fullmatch(key):
         raise BadRequest(f"key must be 1-{MAX_KEY_LENGTH} characters without whitespace or control characters")
     if key in reserved:
         raise BadRequest(f"the key {key!r} is reserved")

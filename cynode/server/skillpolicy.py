@@ -10,7 +10,9 @@ every run of anything that is not a letter or digit (whitespace, newlines, punct
 phrase matches as whole words. The text reported is the exact substring as written.
 """
 
+import array
 import functools
+import itertools
 import json
 import re
 import unicodedata
@@ -60,29 +62,37 @@ def policy() -> Policy:
 @functools.lru_cache(maxsize=4096)
 def _fold_char(char: str) -> str:
     """One character, folded: its letters and digits, lower case and Latin where they only look otherwise, and a
-    space for anything else ("" for what is dropped)."""
+    space for anything else ("" for what is dropped); runs of spaces already collapsed into one."""
     out = []
     for piece in unicodedata.normalize("NFKD", char):
         if unicodedata.category(piece) in _DROPPED:
             continue
         for folded in piece.casefold():
             folded = _data()["confusables"].get(folded, folded)
-            out.append(folded if folded.isalnum() else " ")
+            folded = folded if folded.isalnum() else " "
+            if folded != " " or not out or out[-1] != " ":
+                out.append(folded)
     return "".join(out)
 
 
-def fold(text: str) -> tuple[str, list[int]]:
+def fold(text: str) -> tuple[str, array.array]:
     """`text` folded for matching, and for each folded character the index in `text` of the character it came
-    from. Runs of separators collapse into one space; there is never a leading space."""
-    out: list[str] = []
-    origin: list[int] = []
+    from. Runs of separators collapse into one space; there is never a leading space.
+
+    One character may fold into many (U+FDFA into 18): the folded text is built from each character's cached
+    folded string and the indexes kept in an array, never one Python object per folded character."""
+    chunks: list[str] = []
+    origin = array.array("I")  # 4 bytes an index: a text is far shorter than 2**32
+    after_space = True  # at the start, as after a space: a leading space is dropped
     for index, char in enumerate(text):
-        for folded in _fold_char(char):
-            if folded == " " and (not out or out[-1] == " "):
-                continue
-            out.append(folded)
-            origin.append(index)
-    return "".join(out), origin
+        chunk = _fold_char(char)
+        if after_space and chunk[:1] == " ":
+            chunk = chunk[1:]
+        if chunk:
+            chunks.append(chunk)
+            origin.extend(itertools.repeat(index, len(chunk)))
+            after_space = chunk[-1] == " "
+    return "".join(chunks), origin
 
 
 def _visible_text(text: str) -> bool:

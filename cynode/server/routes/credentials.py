@@ -68,7 +68,7 @@ def _checked(body: dict, key: str, pattern: re.Pattern, rule: str, *, default: s
     value = text_field(body, key, required=default is None)
     if value is None:
         return default
-    if not pattern.match(value):
+    if not pattern.fullmatch(value):
         raise BadRequest(f"{key} must be {rule}")
     return value
 

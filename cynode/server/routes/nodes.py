@@ -85,7 +85,7 @@ def _image_ref(body: dict) -> str:
     if image_ref is None or image_ref == "":
         raise BadRequest("image_ref is required")
     if (not isinstance(image_ref, str) or len(image_ref) > MAX_IMAGE_REF_LENGTH
-            or not IMAGE_REF_PATTERN.match(image_ref)):
+            or not IMAGE_REF_PATTERN.fullmatch(image_ref)):
         raise BadRequest(f"image_ref must be 1-{MAX_IMAGE_REF_LENGTH} characters without spaces or control characters")
     return image_ref
 

@@ -32,6 +32,9 @@ def _check_known(key: str, value, value_type: str) -> None:
         raise BadRequest(f"{key} must be one of: {', '.join(allowed)}")
     if key == MODEL_SETTING and len(value) > MAX_MODEL_NAME:
         raise BadRequest(f"{key}: at most {MAX_MODEL_NAME} characters")
+    if key == MODEL_SETTING and (not value.isprintable() or " " in value):
+        # it goes to the inference server and into every chat answer and model list people's terminals show
+        raise BadRequest(f"{key}: a model name has no spaces, control or invisible formatting characters")
 
 
 def list_settings(deps, req):

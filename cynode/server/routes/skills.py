@@ -54,7 +54,7 @@ def _content(body: dict) -> str | None:
 
 def _line(body: dict, key: str, limit: int) -> str | None:
     value = _string(body, key)
-    if value is not None and (len(value) > limit or not LINE_PATTERN.match(value)):
+    if value is not None and (len(value) > limit or not LINE_PATTERN.fullmatch(value)):
         raise BadRequest(f"{key} must be 1-{limit} characters, not only spaces, no control characters")
     return value
 

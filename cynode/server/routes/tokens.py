@@ -19,7 +19,7 @@ MIN_DAYS, MAX_DAYS, DEFAULT_DAYS = 1, 365, 90
 
 def _name(body: dict) -> str:
     name = text_field(body, "name")
-    if len(name) > MAX_NAME_LENGTH or not NAME_PATTERN.match(name):
+    if len(name) > MAX_NAME_LENGTH or not NAME_PATTERN.fullmatch(name):
         raise BadRequest(f"name must be 1-{MAX_NAME_LENGTH} characters, not only spaces, no control characters")
     return name
 

@@ -26,7 +26,7 @@ def user_json(user) -> dict:
 
 def check_new_credentials(handle: str, password: str) -> None:
     """Rules for any new account, the bootstrap admin included."""
-    if not HANDLE_PATTERN.match(handle) or handle.lower() in RESERVED_HANDLES:
+    if not HANDLE_PATTERN.fullmatch(handle) or handle.lower() in RESERVED_HANDLES:
         raise BadRequest("handle must be 1-64 letters, digits, '.', '_' or '-', start with a letter or digit, "
                          "and not be reserved")
     if len(password) < MIN_PASSWORD_LENGTH:

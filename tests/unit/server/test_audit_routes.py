@@ -259,3 +259,62 @@ def test_events_cannot_be_written_through_the_api(backend, method, path):
 def test_reading_needs_a_login(backend):
     assert backend.call("GET", "/v1/audit").status == 401
     assert backend.call("GET", "/v1/audit/00000000-0000-0000-0000-000000000000").status == 401
+
+
+# --- what a client cannot do to the log ---------------------------------------------------------------------
+
+# A header's bytes as waitress hands them over (latin-1 in the environ): 0x85 alone is not UTF-8.
+NOT_UTF8 = "curl\x85/8"
+
+
+def test_a_user_agent_that_is_not_utf8_neither_fails_the_request_nor_escapes_the_log(backend):
+    """Any client chooses its User-Agent. One that is not UTF-8 must not turn an action that went through into a
+    500 (the client retries: two tasks) nor leave it out of the audit log (a login guessed without a trace)."""
+    alice = backend.add_user("alice")
+    headers = {"User-Agent": NOT_UTF8}
+    token = backend.session(alice).access
+    made = backend.call("POST", "/v1/tasks", token=token, body={"prompt": "x"}, headers=headers)
+    assert made.status == 201, made.body
+    assert backend.call("POST", "/v1/auth/login", body={"handle": "alice", "password": "wrong-one"},
+                        headers=headers).status == 401
+    assert backend.call("POST", "/v1/users", token=token, body={}, headers=headers).status == 403
+    recorded = {e["action"]: e for e in admin_events(backend)}
+    assert {"task.create", "login_failure", "access_denied"} <= set(recorded)
+    assert recorded["task.create"]["user_agent"] == "curl\ufffd/8"
+    assert backend.call("GET", "/v1/tasks", headers={"Authorization": "Bearer " + NOT_UTF8}).status == 401
+
+
+def test_a_forwarded_for_that_is_not_utf8_is_no_500_when_proxy_headers_are_trusted(tmp_path):
+    backend = Backend(tmp_path / "data", trust_proxy_headers=True, login_limit_per_ip=1000)
+    try:
+        backend.add_user("alice")
+        response = backend.call("POST", "/v1/auth/login", body={"handle": "alice", "password": "wrong-one"},
+                                headers={"X-Forwarded-For": "10.0.0.1\x85"})
+        assert response.status == 401, response.body
+        [event] = admin_events(backend, action="login_failure")
+        assert event["ip_address"] == "10.0.0.1\ufffd"
+    finally:
+        backend.close()
+
+
+def test_a_refused_request_with_a_huge_path_stores_a_bounded_event(backend):
+    """Any user can be refused as often as they like: a 403 on a path of 200 000 characters must not write 200 KB
+    into the audit log each time."""
+    bob = backend.add_user("bob")
+    path = "/v1/nodes/" + "n" * 200_000 + "/drain"
+    assert backend.call("POST", path, token=backend.session(bob).access).status == 403
+    [row] = AuditEvent.select().where(AuditEvent.action == "access_denied")
+    assert len(row.details) + len(row.resource_id) < 2048
+    [event] = admin_events(backend, action="access_denied")
+    assert event["details"]["path"].startswith("/v1/nodes/nnn") and event["details"]["reason"] == "Admin required"
+
+
+def test_a_refused_path_cannot_put_terminal_control_sequences_into_the_events_resource_id(backend):
+    """The resource id of a refusal comes from the path the caller chose; `cynode cli audit list` prints it in a
+    TSV cell as it is, on an admin's terminal: an escape sequence there could retitle, hide or rewrite lines."""
+    bob = backend.add_user("bob")
+    path = "/v1/nodes/%1B%5D0%3Bowned%07%1B%5B2J%C2%9B31m/drain"
+    assert backend.call("POST", path, token=backend.session(bob).access).status == 403
+    [event] = admin_events(backend, action="access_denied")
+    assert event["resource_id"].isprintable() and event["resource_id"].startswith("\ufffd]0;owned")
+    assert event["details"]["path"] == "/v1/nodes/\x1b]0;owned\x07\x1b[2J\x9b31m/drain"  # JSON: escaped on output

@@ -46,6 +46,10 @@ def test_admins_write_everyone_reads_and_deletes_are_admin_only(backend):
     (MODE, "sometimes"), (MODE, 1), ("agents.project_manager.model.selection.mode", "random"),
     ("agents.project_manager.model.selection.prefer_orchestrator_host", "yes"), (MODEL_SETTING, 3),
     (MODEL_SETTING, "m" * 257),
+    # the model name travels to the inference server, into /v1/models and chat answers, and onto people's
+    # terminals: no escape sequences, line breaks or white space
+    (MODEL_SETTING, "qwen\x1b]0;owned\x07"), (MODEL_SETTING, "qwen\r\nX-Injected: 1"), (MODEL_SETTING, "qwen 3"),
+    (MODEL_SETTING, "qwen\u202e"),
 ])
 def test_known_keys_are_checked(backend, key, value):
     response = backend.call("POST", "/v1/settings", token=backend.session().access, body={"key": key, "value": value})

@@ -2,10 +2,12 @@
 phrase past it with. The phrases come from the shipped data file, as in production."""
 
 import json
+import tracemalloc
 from importlib import resources
 
 import pytest
 
+from cynode.contract import MAX_SKILL_CHARS
 from cynode.server.bootstrap import system_skill_content
 from cynode.server.skillpolicy import POLICY_FILE, Violation, fold, scan
 
@@ -109,3 +111,18 @@ def test_the_phrases_are_data_shipped_in_the_package():
     for category in data["categories"]:
         for phrase in category["phrases"]:
             assert scan(f"x {phrase} y").category == category["name"], phrase
+
+
+def test_scanning_the_largest_skill_of_characters_that_decompose_a_lot_stays_small_in_memory():
+    """Any user may load a skill of MAX_SKILL_CHARS characters. U+FDFA decomposes (NFKD) into 18 characters, so
+    such a skill folds to 4.7 million characters: kept one Python object per folded character that was ~375 MiB
+    for one request, a few requests at once exhaust the server's memory. The bound is generous: the text itself
+    is 0.5 MiB, its folded form 9 MiB."""
+    text = "\ufdfa" * MAX_SKILL_CHARS
+    tracemalloc.start()
+    try:
+        assert scan(text) is None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2**20, f"{peak / 2**20:.0f} MiB"

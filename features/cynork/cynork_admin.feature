@@ -230,7 +230,7 @@ Feature: cynork administration: credentials, preferences, settings, nodes and th
     And the audit table lists only events by "aud-bob"
 
   @req_audit @spec_cli_7_12 @spec_gateway_15 @spec_issue_10
-  Scenario: an admin sees a non-admin's refused attempt as a denied event with their actor id
+  Scenario: audit list --resource-type and --actor-id narrow the admin's list to one user's auth events, where their refused attempt is a deny, as in their own list
     Given the admin has created user "aud-carol" with password "carol-pass-1"
     And I am logged in as "aud-carol"
     And I am logged in as "admin" in profile "admin"

@@ -1,8 +1,9 @@
 @suite_orchestrator_admin
 Feature: Gateway administration routes: credentials, preferences, settings, nodes, skills and audit
   The admin surface over HTTP (spec/gateway.md §9, §11-§15) against a real `cynode serve`: each route with its
-  success shape, the non-admin 403 case and a bad-input case; every error is problem+json (skill policy
-  rejections excepted, as specified) and every change and refusal is an audit event.
+  success shape, the non-admin 403 case and a bad-input case (the audit routes have no 403: a non-admin reads only
+  their own events, others' are not found, §15); every error is problem+json (skill policy rejections excepted,
+  as specified) and every change and refusal is an audit event, checked by the admin over GET /v1/audit.
 
   Background:
     Given a running cynode server
@@ -195,7 +196,7 @@ Feature: Gateway administration routes: credentials, preferences, settings, node
     And the audit log's "node" events by "node-nobody" are exactly "access_denied, access_denied, access_denied, access_denied, access_denied", oldest first, on "local" with decision "deny" and details including {"method": "POST", "reason": "Admin required"}
 
   @req_admin_nodes @spec_issue_10 @spec_gateway_13
-  Scenario: refresh-config is accepted, and the node applies a new configuration at once
+  Scenario: refresh-config is accepted (audited), and the node applies a new configuration at once
     Given a separate cynode server
     And "admin" is signed in
     When the admin notes the configuration version of the node "local"
@@ -271,7 +272,7 @@ Feature: Gateway administration routes: credentials, preferences, settings, node
   # --- audit ----------------------------------------------------------------------------------------------
 
   @req_audit @spec_gateway_15 @spec_gateway_4_5 @spec_issue_10
-  Scenario: A user lists only their own events; an admin lists anyone's
+  Scenario: a user who is not an admin lists only their own events, and nothing when asking for another actor's; an admin lists anyone's
     Given "aud-hank" is signed in
     And "aud-ivy" is signed in
     When "aud-hank" creates a task with '{"prompt":"audit me"}'
@@ -286,7 +287,7 @@ Feature: Gateway administration routes: credentials, preferences, settings, node
     And the listed audit events are "task.create"
 
   @req_audit @spec_gateway_15 @spec_gateway_3_4 @spec_issue_10
-  Scenario: A non-admin's 403 is a denied event with their actor id and address, visible to the admin
+  Scenario: a non-admin's 403 is a denied event with their actor id and address, visible to the admin and to them
     Given "aud-jack" is signed in
     When "aud-jack" sends POST "/v1/users"
     Then the response is a problem with status 403 and detail "Admin required"
@@ -296,7 +297,7 @@ Feature: Gateway administration routes: credentials, preferences, settings, node
     Then the newest listed audit event is a "deny" of "access_denied" on "auth" by "aud-jack" from "127.0.0.1"
 
   @req_audit @spec_gateway_15 @spec_gateway_3_4 @spec_issue_10
-  Scenario: A failed login of an unknown user is recorded without an actor and only admins see it
+  Scenario: a failed login of an unknown user is recorded without an actor, and only an admin can read it
     Given "aud-kate" is signed in
     When I send POST "/v1/auth/login" with body '{"handle":"aud-nobody","password":"not-the-password"}'
     Then the response is a problem with status 401 and detail "Invalid credentials"
@@ -308,7 +309,7 @@ Feature: Gateway administration routes: credentials, preferences, settings, node
     Then the response status is 200
 
   @req_audit @spec_gateway_15 @spec_gateway_2_1 @spec_issue_10
-  Scenario: Bad filters are 400, unknown events 404, and nothing writes events
+  Scenario: bad filters are 400, an unknown event 404, and the audit log has no write route (405)
     Given "aud-leo" is signed in
     When "aud-leo" sends these requests:
       | method | path                                   |

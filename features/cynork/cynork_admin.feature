@@ -11,12 +11,13 @@ Feature: cynork administration: credentials, preferences, settings, nodes and th
   # --- credentials ----------------------------------------------------------------------------------------
 
   @req_credentials @spec_cli_7_7 @spec_issue_10
-  Scenario: a credential created from stdin is listed and shown as metadata, never its secret
+  Scenario: a credential created from stdin is listed and shown as metadata, never its secret, and a second one of the same name is a conflict
     Given a new user is logged in to the CLI for credentials
     When I run cynork "creds create --provider github --name gh-token --secret-from-stdin" with a fresh secret on stdin
     Then the exit code is 0
     And stdout matches "credential_id={uuid}"
     And stderr is empty
+    And the audit log has a "credential.create" event on "credential" "{credential}" by me with decision "allow"
     When I run cynork "creds list --provider github" about the credential
     Then the exit code is 0
     And stdout is the credential table with the one row "{credential}\tgithub\tgh-token\tuser\t{me}\ttrue"
@@ -28,15 +29,17 @@ Feature: cynork administration: credentials, preferences, settings, nodes and th
     And no output of that run shows a secret
     When I run cynork "creds create --provider github --name gh-token --secret-from-stdin" with a fresh secret on stdin
     Then the exit code is 5
+    And no audit event by me holds a secret of the scenario
 
   @req_credentials @spec_cli_7_7 @spec_issue_10
-  Scenario: rotate takes a new secret; disable asks first, and -y disables at once
+  Scenario: rotate takes a new secret; disable asks first, and -y disables at once; both are audited
     Given a new user is logged in to the CLI for credentials
     When I run cynork "creds create --provider openai --name key --secret-from-stdin" with a fresh secret on stdin
     Then the exit code is 0
     When I run cynork "creds rotate {credential} --secret-from-stdin" with a fresh secret on stdin
     Then the exit code is 0
     And stdout is exactly "credential_id={credential} rotated=true\n" for the credential
+    And the audit log has a "credential.rotate" event on "credential" "{credential}" by me with decision "allow"
     When I run cynork "creds disable {credential}" about the credential with stdin "n\n"
     Then the exit code is 0
     And stdout is empty
@@ -44,10 +47,12 @@ Feature: cynork administration: credentials, preferences, settings, nodes and th
     When I run cynork "-o json creds disable {credential} -y" about the credential
     Then the exit code is 0
     And the JSON field "disabled" is true
+    And the audit log has a "credential.disable" event on "credential" "{credential}" by me with decision "allow"
     When I run cynork "creds list --active false" about the credential
     Then stdout is the credential table with the one row "{credential}\topenai\tkey\tuser\t{me}\tfalse"
+    And no audit event by me holds a secret of the scenario
 
-  @req_credentials @req_sandbox_isolation @spec_cli_7_7 @spec_gateway_14 @spec_issue_10
+  @req_credentials @req_sandbox_isolation @spec_cli_7_7 @spec_gateway_14 @spec_issue_10 @pyz
   Scenario: my job receives my credential as CYNODE_CRED_<NAME>; another user's task naming it is refused
     Given a new user is logged in to the CLI for credentials
     And a new user is logged in to the CLI for credentials in profile "other"
@@ -80,7 +85,7 @@ Feature: cynork administration: credentials, preferences, settings, nodes and th
 
 
   # --- preferences and system settings --------------------------------------------------------------------
-  @req_prefs @spec_cli_7_8 @spec_gateway_11
+  @req_prefs @spec_cli_7_8 @spec_gateway_11 @pyz
   Scenario: prefs set, get, list, effective and delete in my own scopes
     Given the admin has created user "pref-fay" with password "fay-password-1"
     And I am logged in as "pref-fay"
@@ -113,7 +118,7 @@ Feature: cynork administration: credentials, preferences, settings, nodes and th
     And the server saw no request from that run
 
   @req_settings @spec_cli_7_9 @spec_gateway_12
-  Scenario: settings are read by everyone and written by admins only
+  Scenario: settings are read by everyone and written by admins only; the refusal is audited
     Given the admin has created user "pref-gus" with password "gus-password-1"
     And I am logged in as "admin" in profile "adm"
     And I am logged in as "pref-gus"
@@ -125,6 +130,7 @@ Feature: cynork administration: credentials, preferences, settings, nodes and th
     When I run cynork "settings set --key agents.project_manager.model.selection.prefer_orchestrator_host --value false"
     Then the exit code is 3
     And stderr is exactly "Error: 403 Forbidden: Admin required"
+    And the audit log has an "access_denied" event on "system_setting" with no resource id by "pref-gus" with decision "deny" and details {"method": "POST", "path": "/v1/settings", "reason": "Admin required"}
     When I run cynork "settings delete --key agents.project_manager.model.selection.prefer_orchestrator_host" as "adm"
     Then stdout is exactly "deleted=true"
 
@@ -146,7 +152,7 @@ Feature: cynork administration: credentials, preferences, settings, nodes and th
     And the JSON field "drained" is false
 
   @req_admin_nodes @spec_issue_10 @spec_cli_7_10 @spec_gateway_10_8
-  Scenario: an admin drains the node: a new task waits in the queue, and enable runs it at once
+  Scenario: an admin drains the node: a new task waits in the queue, and enable runs it at once; both are audited
     Given a separate cynode server
     And I am logged in as "admin"
     When I run cynork "nodes drain local -y"
@@ -163,15 +169,17 @@ Feature: cynork administration: credentials, preferences, settings, nodes and th
     When I run cynork "task result after-drain --wait"
     Then the exit code is 0
     And stdout contains "resumed"
+    And the audit log's "node" events by "admin" are exactly "node.drain, node.enable", oldest first, on "{node:local}" with decision "allow" and details including {"node_slug": "local"}
 
   @req_admin_nodes @spec_issue_10 @spec_cli_7_10 @spec_cli_3
-  Scenario: a user who is not an admin cannot change a node (exit 3) and the node stays as it was
+  Scenario: a user who is not an admin cannot change a node (exit 3, audited) and the node stays as it was
     Given the admin has created user "node-user" with password "node-user-pass-9"
     And I am logged in as "node-user"
     When I run cynork "nodes disable local -y"
     Then the exit code is 3
     And stdout is empty
     And stderr is one line starting with "Error: 403 Forbidden: Admin required"
+    And the audit log has an "access_denied" event on "node" "local" by "node-user" with decision "deny" and details {"method": "POST", "path": "/v1/nodes/local/disable", "reason": "Admin required"}
     When I run cynork "nodes refresh-config local"
     Then the exit code is 3
     When I run cynork "nodes get local"
@@ -206,7 +214,7 @@ Feature: cynork administration: credentials, preferences, settings, nodes and th
   # --- audit ----------------------------------------------------------------------------------------------
 
   @req_audit @spec_cli_7_12 @spec_gateway_15 @spec_issue_10
-  Scenario: A user's login, task create and cancel are in their audit log and not in another user's
+  Scenario: a user's login, task create and cancel are in their audit log and not in another user's
     Given the admin has created user "aud-alice" with password "alice-pass-1"
     And the admin has created user "aud-bob" with password "bob-pass-12"
     And I am logged in as "aud-alice"
@@ -222,7 +230,7 @@ Feature: cynork administration: credentials, preferences, settings, nodes and th
     And the audit table lists only events by "aud-bob"
 
   @req_audit @spec_cli_7_12 @spec_gateway_15 @spec_issue_10
-  Scenario: An admin sees a non-admin's refused attempt as a denied event with their actor id
+  Scenario: audit list --resource-type and --actor-id narrow the admin's list to one user's auth events, where their refused attempt is a deny, as in their own list
     Given the admin has created user "aud-carol" with password "carol-pass-1"
     And I am logged in as "aud-carol"
     And I am logged in as "admin" in profile "admin"
@@ -236,7 +244,7 @@ Feature: cynork administration: credentials, preferences, settings, nodes and th
     Then the audit table lists "access_denied, login_success" by "aud-carol", newest first
 
   @req_audit @spec_cli_7_12 @spec_cli_3 @spec_issue_10
-  Scenario Outline: A --since or --until that is not an RFC 3339 time is a usage error before any request
+  Scenario Outline: a --since or --until that is not an RFC 3339 time is a usage error before any request
     Given I am logged in as "admin"
     When I run cynork "audit list <flag> <value>"
     Then the exit code is 2
@@ -251,7 +259,7 @@ Feature: cynork administration: credentials, preferences, settings, nodes and th
       | --since | 2026-11-30T08:00:00 |
 
   @req_audit @spec_cli_7_12 @spec_gateway_15 @spec_issue_10
-  Scenario: Another user's audit event is not found
+  Scenario: another user's audit event is not found
     Given the admin has created user "aud-erin" with password "erin-pass-12"
     And the admin has created user "aud-frank" with password "frank-pass-1"
     And I am logged in as "aud-frank" in profile "frank"
@@ -264,7 +272,7 @@ Feature: cynork administration: credentials, preferences, settings, nodes and th
     And stdout has one key=value line per field of that event, in the gateway's order
 
   @req_audit @spec_cli_7_12 @spec_cli_2_2 @spec_issue_10
-  Scenario: JSON output is the gateway's objects
+  Scenario: audit list and get in JSON are the gateway's event objects
     Given the admin has created user "aud-gwen" with password "gwen-pass-12"
     And I am logged in as "aud-gwen"
     When I run cynork "-o json audit list --limit 1"
@@ -276,4 +284,37 @@ Feature: cynork administration: credentials, preferences, settings, nodes and th
     Then the exit code is 0
     And the JSON output has exactly the keys "event_id, ts, actor_id, actor_handle, action, resource_type, resource_id, decision, success, ip_address, user_agent"
 
-
+  @req_audit @req_credentials @req_prefs @req_settings @req_skills @req_admin_nodes @spec_cli_7_12 @spec_gateway_15 @spec_issue_10 @pyz
+  Scenario: what a user and an admin do through the CLI on every admin surface is in the admin's audit list, allowed or denied, and the user lists only their own
+    Given a separate cynode server
+    And the admin has created user "aud-mia" with password "mia-pass-123"
+    And I am logged in as "aud-mia"
+    And I am logged in as "admin" in profile "admin"
+    And the skill file "notes.md" holding "# Notes\n"
+    When I run cynork "creds create --provider github --name gh-token --secret-from-stdin" with a fresh secret on stdin
+    Then the exit code is 0
+    When I run cynork "prefs set --scope-type user --key standards.markdown.line_length --value 100"
+    Then the exit code is 0
+    When I run cynork "settings set --key agents.project_manager.model.selection.prefer_orchestrator_host --value true"
+    Then the exit code is 3
+    When I run cynork "skills load notes.md --name Notes"
+    Then the exit code is 0
+    And stdout shows a new skill id
+    When I run cynork "nodes drain local -y"
+    Then the exit code is 3
+    When I run cynork "settings set --key agents.project_manager.model.selection.prefer_orchestrator_host --value true" as "admin"
+    Then the exit code is 0
+    When I run cynork "-o json audit list" as "admin"
+    Then the exit code is 0
+    And the JSON audit events on anything but "auth" are, oldest first, each sent by cynork from 127.0.0.1:
+      | actor   | action            | resource_type  | resource_id                                                     | decision |
+      | aud-mia | credential.create | credential     | {credential}                                                    | allow    |
+      | aud-mia | preference.set    | preference     | user:${ID:aud-mia}:standards.markdown.line_length               | allow    |
+      | aud-mia | access_denied     | system_setting |                                                                 | deny     |
+      | aud-mia | skill.load        | skill          | {skill_id}                                                      | allow    |
+      | aud-mia | access_denied     | node           | local                                                           | deny     |
+      | admin   | setting.set       | system_setting | agents.project_manager.model.selection.prefer_orchestrator_host | allow    |
+    When I run cynork "audit list"
+    Then the exit code is 0
+    And the audit table lists "access_denied, skill.load, access_denied, preference.set, credential.create, login_success" by "aud-mia", newest first
+    And no audit event by "aud-mia" holds a secret of the scenario

@@ -46,6 +46,8 @@ def _creds_new_user(world, profile):
     world.passwords[handle] = PASSWORD
     world.login(handle, profile or "me")
     world.remembered.setdefault("cred_users", {})[profile or "me"] = handle
+    if profile is None:
+        world.remembered["me"] = handle  # `me` in the audit steps
 
 
 @when(parsers.re(r'I run cynork "(?P<args>[^"]*)" with a fresh secret on stdin(?: as "(?P<profile>[^"]+)")?'))

@@ -2,8 +2,8 @@
 features/orchestrator/orchestrator_admin.feature). The shared steps live in conftest.py.
 
 The server's own dispatcher is the node `local`. Scenarios that change it run on a separate server, so no other
-scenario finds the shared server's node drained. Audit events are read from the server's own database file (the
-audit routes are another part of the admin surface)."""
+scenario finds the shared server's node drained. `{node:<slug>}` in audit steps (admin_audit_steps.py) is a node's
+id."""
 
 import json
 import re
@@ -25,20 +25,6 @@ def _node(world, ref: str = "local") -> dict:
     response = world.server.send("GET", f"/v1/nodes/{ref}", token=world.server.admin_token())
     assert response.status == 200, response.body
     return response.json
-
-
-def _audit_events(world) -> list[dict]:
-    """The node events in the server's database, oldest first."""
-    from cynode.store.audit import AuditFilter  # pylint: disable=import-outside-toplevel  # only these steps
-    from cynode.store.store import Store  # pylint: disable=import-outside-toplevel
-
-    store = Store(f"sqlite:///{world.server.workdir / 'data' / 'cynode.db'}")
-    try:
-        return [{"action": e.action, "resource_id": e.resource_id, "actor": e.actor_handle, "decision": e.decision,
-                 "ip": e.ip_address, "details": e.details}
-                for e in store.audit_events(AuditFilter(resource_type="node"), 200, 0)[::-1]]
-    finally:
-        store.close()
 
 
 # --- HTTP ------------------------------------------------------------------------------------------------------
@@ -85,23 +71,6 @@ def _nodes_config_applied(world, slug):
 @when(parsers.re(r'the admin notes the configuration version of the node "(?P<slug>[^"]+)"'))
 def _nodes_note_version(world, slug):
     world.remembered["config_version"] = _node(world, slug)["config_version"]
-
-
-@then(parsers.re(r'the audit log has the node events "(?P<actions>[^"]+)" on "(?P<slug>[^"]+)" by "(?P<handle>[^"]+)"'))
-def _nodes_audited(world, actions, slug, handle):
-    node_id = _node(world, slug)["node_id"]
-    events = [e for e in _audit_events(world) if e["actor"] == handle]
-    assert [e["action"] for e in events] == [a.strip() for a in actions.split(",")], events
-    assert all(e["resource_id"] == node_id and e["decision"] == "allow" and e["ip"] == "127.0.0.1"
-               and e["details"]["node_slug"] == slug for e in events), events
-
-
-@then(parsers.re(r'the audit log has (?P<count>\d+) denied node requests by "(?P<handle>[^"]+)"'))
-def _nodes_denials(world, count, handle):
-    events = [e for e in _audit_events(world) if e["actor"] == handle]
-    assert len(events) == int(count), events
-    assert all(e["action"] == "access_denied" and e["decision"] == "deny" and e["details"]["reason"] == "Admin required"
-               for e in events), events
 
 
 # --- the CLI ---------------------------------------------------------------------------------------------------

@@ -3,14 +3,11 @@ features/orchestrator/orchestrator_admin.feature). The shared steps live in conf
 
 import json
 import shlex
-import sqlite3
-from contextlib import closing
 
 from pytest_bdd import parsers, then, when
 
 from cynode.server.projects import default_project_id
 from tests.bdd.task_steps_support import token_for
-from tests.support.pg import connect
 
 
 def _prefs_fill(world, text: str) -> str:
@@ -44,29 +41,6 @@ def _prefs_response_path(world, field, value):
     for part in field.split("/"):
         found = found[int(part)] if isinstance(found, list) else found[part]
     assert found == json.loads(_prefs_fill(world, value)), world.response.json
-
-
-def _prefs_audit_rows(world, action: str) -> list[tuple]:
-    """(actor_handle, resource_type, resource_id, decision, ip_address) of the server's `action` events, read
-    from its database (the audit routes are not needed for this)."""
-    url = world.server.settings.get("CYNODE_DATABASE") or f"sqlite:///{world.server.workdir}/data/cynode.db"
-    query = ("SELECT actor_handle, resource_type, resource_id, decision, ip_address FROM audit_event "
-             "WHERE action = {p} ORDER BY ts")
-    if url.startswith("sqlite:///"):
-        with closing(sqlite3.connect(f"file:{url[10:]}?mode=ro", uri=True)) as conn:
-            return conn.execute(query.format(p="?"), (action,)).fetchall()
-    with closing(connect(url)) as conn:
-        cursor = conn.cursor()
-        cursor.execute(query.format(p="%s"), (action,))
-        return [tuple(row) for row in cursor.fetchall()]
-
-
-@then(parsers.re(r'the audit log has a "(?P<action>[^"]+)" event by "(?P<handle>[^"]+)" on "(?P<rtype>[^"]+)" '
-                 r'"(?P<rid>[^"]*)" with decision "(?P<decision>allow|deny)"'))
-def _prefs_audited(world, action, handle, rtype, rid, decision):
-    rows = _prefs_audit_rows(world, action)
-    wanted = (handle, rtype, _prefs_fill(world, rid) or None, decision, "127.0.0.1")
-    assert wanted in rows, (wanted, rows)
 
 
 @then(parsers.parse('stdout is a value table with the rows "{rows}"'))

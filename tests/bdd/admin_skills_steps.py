@@ -1,20 +1,19 @@
 """Steps for the skills part of the admin features (features/cynork/cynork_skills.feature,
 features/orchestrator/orchestrator_admin.feature). The shared steps live in conftest.py and task_steps.py.
 
-A scenario's latest skill id is remembered as `{skill_id}` for the steps that name it. Audit events are read from
-the server's own SQLite database (read-only), so these steps need no other part of the admin surface.
+A scenario's latest skill id is remembered as `{skill_id}` for the steps that name it (the audit steps in
+admin_audit_steps.py too).
 """
 
 import json
 import re
 import shlex
-import sqlite3
 import uuid
 
 from pytest_bdd import given, parsers, then, when
 
 from tests.bdd.conftest import UUID, unescape
-from tests.bdd.task_steps_support import data_dir, token_for
+from tests.bdd.task_steps_support import token_for
 
 SKILL_PASSWORD = "skill-pass-9"
 SKILL_TABLE_HEADER = "skill_id\tname\tscope\tscope_id\towner_id\tupdated_at"
@@ -139,25 +138,3 @@ def _skills_refused(world, category, text):
 def _skills_sees(world, handle, names):
     response = world.send("GET", "/v1/skills", token=token_for(world.server, handle))
     assert [s["name"] for s in response.json["skills"]] == [n.strip() for n in names.split(",") if n.strip()]
-
-
-def _skills_audit(world) -> list[dict]:
-    world.settle()
-    with sqlite3.connect(f"file:{data_dir(world.server) / 'cynode.db'}?mode=ro", uri=True) as conn:
-        conn.row_factory = sqlite3.Row
-        rows = conn.execute("SELECT * FROM audit_event WHERE resource_type = 'skill' ORDER BY ts").fetchall()
-    return [dict(row) for row in rows]
-
-
-@then(parsers.re(r'the audit log has a "(?P<action>[^"]+)" (?P<decision>allow|deny) event by "(?P<handle>[^"]+)"'
-                 r'(?: for the skill)?(?: with details (?P<details>\{.*\}))?'))
-def _skills_audited(world, action, decision, handle, details):
-    events = [e for e in _skills_audit(world) if e["action"] == action and e["actor_handle"] == handle]
-    assert events, _skills_audit(world)
-    event = events[-1]
-    assert event["decision"] == decision and event["ip_address"] == "127.0.0.1", event
-    assert event["ts"] and event["actor_id"], event
-    if action != "skill.reject" or "skill_id" in world.remembered:
-        assert event["resource_id"] in (world.remembered.get("skill_id"), None), event
-    if details is not None:
-        assert json.loads(event["details"]) == json.loads(details), event

@@ -29,9 +29,13 @@ NON_PROBLEM_PREFIXES = ("/v1/models", "/v1/chat/completions", "/v1/chat/threads"
 
 
 def cynode_command() -> list[str]:
-    """How to start cynode: from the built zipapp when CYNODE_TEST_PYZ is set, else from the source tree."""
+    """How to start cynode: from the built zipapp when CYNODE_TEST_PYZ is set, else from the source tree.
+
+    The zipapp runs on the interpreter the venv was made from, isolated (-I): nothing of the venv's site-packages
+    or of PYTHON* variables can stand in for something missing from the archive, as on a machine it is dropped on.
+    """
     pyz = os.environ.get("CYNODE_TEST_PYZ")
-    return [sys.executable, pyz] if pyz else [sys.executable, "-m", "cynode"]
+    return [getattr(sys, "_base_executable", sys.executable), "-I", pyz] if pyz else [sys.executable, "-m", "cynode"]
 
 
 def with_source(environ: dict[str, str]) -> dict[str, str]:

@@ -83,3 +83,18 @@ def fixture_login(home, server):
         return tokens
 
     return login
+
+
+@pytest.fixture(name="as_user")
+def fixture_as_user(cli, server):
+    """as_user(*argv, **kwargs) runs the CLI as a new user of the module's server (CYNORK_TOKEN); `.user` and
+    `.token` are theirs."""
+    user = server.add_user(f"user{len(server.store.list_users(200, 0))}")
+    token = server.session(user).access
+
+    def run(*argv, **kwargs):
+        return cli(*argv, env={"CYNORK_TOKEN": token}, **kwargs)
+
+    run.user = user
+    run.token = token
+    return run

@@ -9,17 +9,6 @@ from cynode.store.audit import AuditFilter
 COLUMNS = "event_id\tts\tactor_id\taction\tresource_type\tresource_id\tdecision"
 
 
-@pytest.fixture(name="as_user")
-def fixture_as_user(cli, server):
-    user = server.add_user(f"aud{len(server.store.list_users(200, 0))}")
-    token = server.session(user).access
-
-    def run(*argv, **kwargs):
-        return cli(*argv, env={"CYNORK_TOKEN": token}, **kwargs)
-
-    run.user = user
-    run.token = token
-    return run
 
 
 def test_list_and_get_a_users_own_events(as_user, cli, server):

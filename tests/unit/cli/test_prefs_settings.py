@@ -8,16 +8,6 @@ import pytest
 from cynode.server.projects import default_project_id
 
 
-@pytest.fixture(name="as_user")
-def fixture_as_user(cli, server):
-    user = server.add_user(f"pref{len(server.store.list_users(200, 0))}")
-    token = server.session(user).access
-
-    def run(*argv, **kwargs):
-        return cli(*argv, env={"CYNORK_TOKEN": token}, **kwargs)
-
-    run.user = user
-    return run
 
 
 @pytest.fixture(name="as_admin")

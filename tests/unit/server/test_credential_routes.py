@@ -19,18 +19,6 @@ META_KEYS = {"id", "credential_id", "owner_type", "owner_id", "provider", "crede
              "credential_type", "is_active", "active", "created_at", "updated_at"}
 
 
-@pytest.fixture(name="alice")
-def fixture_alice(backend):
-    user = backend.add_user("alice")
-    token = backend.session(user).access
-
-    def call(method, path, **kw):
-        return backend.call(method, path, token=token, **kw)
-
-    call.user = user
-    return call
-
-
 @pytest.fixture(name="admin")
 def fixture_admin(backend):
     token = backend.session().access

@@ -40,18 +40,6 @@ def fixture_backend(tmp_path):
     backend.close()
 
 
-@pytest.fixture(name="alice")
-def fixture_alice(backend):
-    user = backend.add_user("alice")
-    token = backend.session(user).access
-
-    def call(method, path, **kwargs):
-        return backend.call(method, path, token=token, **kwargs)
-
-    call.user = user
-    return call
-
-
 def create(alice, **body):
     response = alice("POST", "/v1/tasks", body=body)
     assert response.status == 201, response.body

@@ -6,8 +6,23 @@ packages := "cli server store dispatch inference"
 # test processes (pytest-xdist): the suites wait on servers and jobs far more than they compute
 workers := "4"
 
-# everything CI checks: lint, feature files, tests with coverage, the zipapp, and the CLI's @pyz scenarios against it
-ci: lint features cover api build bdd-pyz
+# everything CI checks: lint, feature files, tests with coverage, the zipapp, and then at once (both mostly wait on
+# servers) schemathesis and the @pyz scenarios against the zipapp
+ci: lint features cover build api-and-pyz
+
+# `api` and `bdd-pyz` side by side, each with its own log, printed when it ends; fails if either fails
+api-and-pyz:
+    #!/usr/bin/env bash
+    set -uo pipefail
+    logs=$(mktemp -d)
+    {{bin}}/just api > "$logs/api" 2>&1 & api=$!
+    {{bin}}/just bdd-pyz > "$logs/pyz" 2>&1 & pyz=$!
+    wait $api; api_rc=$?
+    echo "--- api (exit $api_rc)"; cat "$logs/api"
+    wait $pyz; pyz_rc=$?
+    echo "--- bdd-pyz (exit $pyz_rc)"; cat "$logs/pyz"
+    rm -rf "$logs"
+    exit $(( api_rc || pyz_rc ))
 
 # pylint over code, tests, benchmarks and build scripts
 lint:

@@ -23,8 +23,10 @@ Every setting can also be given in the environment as CYNODE_<NAME>:
 
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 
 from cynode.server.app import log_message, make_app, server_problem, upload_limit
 from cynode.server.bootstrap import ensure_admin, ensure_system_skill
@@ -105,7 +107,8 @@ def _open(settings):  # pylint: disable=too-many-locals  # the one place the ser
 
     os.umask(0o077)  # everything the server writes is private to it; jobs never read the data dir
     kernel.set_dumpable(False)  # nor its memory or /proc/PID/environ, even as a job of the same uid
-    runner, warning, workspace = _jobs(settings)
+    runner, warning, workspace = _jobs(settings)  # before the next line: the job uid locks are host-wide, in /tmp
+    tempfile.tempdir = private_tempdir(settings.data_dir)
     store = Store(settings.database)
     store.migrate()
     ensure_admin(store, settings.admin_password, lambda text: LOG.warning("%s", text))
@@ -119,6 +122,16 @@ def _open(settings):  # pylint: disable=too-many-locals  # the one place the ser
     dispatcher = (Dispatcher(store, runner, settings, workspace, inference, secretbox=box)
                   if settings.workers else None)
     return Deps(settings, store, workspace, dispatcher, notes=notes, inference=inference, secretbox=box)
+
+
+def private_tempdir(data_dir: str) -> str:
+    """`<data dir>/tmp`, emptied: where this process's temp files go (request bodies over 1 MiB that bottle and the
+    multipart parser spool to disk), instead of the host's shared /tmp, where jobs of the plain process runner
+    write, other processes clean up, and names alone tell who uploads what."""
+    path = os.path.join(data_dir, "tmp")
+    shutil.rmtree(path, ignore_errors=True)  # a crashed server's spooled bodies
+    os.makedirs(path, mode=0o700)
+    return path
 
 
 def _secretbox(settings, store):

@@ -143,3 +143,13 @@ def test_serve_starts_announces_the_admin_password_and_stops_cleanly_on_sigterm(
     assert tokens["access_token"] not in log and tokens["refresh_token"] not in log
     assert log.count(password) == 1  # announced once, never logged again
     assert oct(os.stat(tmp_path / "cynode.db").st_mode & 0o777) == oct(0o600)
+
+
+def test_the_servers_temp_files_go_to_a_private_dir_in_the_data_dir_emptied_at_start(tmp_path):
+    leftover = tmp_path / "tmp" / "tmpabc123"
+    leftover.parent.mkdir()
+    leftover.write_bytes(b"a crashed server's spooled upload")
+    path = serve.private_tempdir(str(tmp_path))
+    assert path == str(tmp_path / "tmp")
+    assert os.listdir(path) == []
+    assert os.stat(path).st_mode & 0o777 == 0o700

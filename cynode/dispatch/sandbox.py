@@ -26,7 +26,7 @@ from pathlib import Path
 
 from cynode.dispatch import kernel, safetree
 from cynode.dispatch.capture import CappedFile, Pump, drain, killpg
-from cynode.dispatch.jobusers import UidPool
+from cynode.dispatch.jobusers import SHARED_DIRS, UidPool
 from cynode.dispatch.workspace import take_back
 
 # Every job's environment is PATH=SYSTEM_PATH, LANG=C.UTF-8 and HOME=its work dir (/work inside bwrap, so
@@ -172,7 +172,12 @@ class Runner(abc.ABC):
 
     def _job_user(self):
         """The (uid, gid) a job runs as, for the length of the job; None: as ourselves."""
-        return self._pool.job_user() if self._pool else nullcontext(self.job_user)
+        return self._pool.job_user(self.shared_dirs) if self._pool else nullcontext(self.job_user)
+
+    @property
+    def shared_dirs(self) -> tuple[str, ...]:
+        """The host's world-writable temp dirs a job can write to: its uid's files there go when it ends."""
+        return SHARED_DIRS
 
     def _run(self, argv, workdir, env, limits, sinks, cancel, user):  # pylint: disable=too-many-arguments
         try:
@@ -243,6 +248,12 @@ class ProcessRunner(Runner):
     def _command(self, argv, workdir, env, user):
         return argv, user
 
+    @property
+    def shared_dirs(self) -> tuple[str, ...]:
+        # isolated, a job has a private tmpfs at /dev/shm (kernel.PRIVATE_DIRS)
+        private = {path.decode() for path, _ in kernel.PRIVATE_DIRS} if self.isolate else set()
+        return tuple(folder for folder in SHARED_DIRS if folder not in private)
+
 
 class UnisolatedRunner(ProcessRunner):
     """--sandbox none: plain processes without namespaces. As a non-root server, jobs run as its own user and
@@ -287,6 +298,10 @@ class BwrapRunner(Runner):
 
     def _home(self, workdir: Path) -> str:
         return SANDBOX_WORKDIR
+
+    @property
+    def shared_dirs(self) -> tuple[str, ...]:
+        return ()  # its /tmp and /dev are private tmpfs, /var is not there: it writes only to its work dir
 
     def _command(self, argv, workdir, env, user):
         if not self._visible_executable(argv[0], workdir, self._env(env, workdir)["PATH"]):

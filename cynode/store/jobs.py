@@ -108,14 +108,16 @@ class JobQueries:
         Task.update(status="running", updated_at=now).where(
             (Task.id == task_id) & (Task.status == "queued")).execute()
         User.update(last_claimed_at=now).where(User.id == owner).execute()
-        row = flipped[0]
-        has_later = bool(self._later_job.rows(task_id, row.seq))
-        attachments = tuple(a for a in self.artifacts_for_task(task_id) if a.name.startswith("attachments/")) \
+        return self._claimed(flipped[0], owner, rows[0][(Task, "timeout_seconds")])
+
+    def _claimed(self, row: Job, owner: str, timeout_seconds: int | None) -> ClaimedJob:
+        """The flipped job with what running it needs, read in the claim's transaction."""
+        attachments = tuple(a for a in self.artifacts_for_task(row.task_id) if a.name.startswith("attachments/")) \
             if row.seq == 0 else ()
-        return ClaimedJob(id=row.id, task_id=task_id, seq=row.seq, kind=row.kind, payload=json.loads(row.payload),
+        return ClaimedJob(id=row.id, task_id=row.task_id, seq=row.seq, kind=row.kind, payload=json.loads(row.payload),
                           status=row.status, result=row.result, lease_id=row.lease_id, created_at=row.created_at,
                           started_at=row.started_at, ended_at=row.ended_at, owner_id=owner,
-                          timeout_seconds=rows[0][(Task, "timeout_seconds")], has_later=has_later,
+                          timeout_seconds=timeout_seconds, has_later=bool(self._later_job.rows(row.task_id, row.seq)),
                           attachments=attachments)
 
     @functools.cached_property

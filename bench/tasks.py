@@ -53,7 +53,7 @@ if str(ROOT) not in sys.path:
 
 # pylint: disable=wrong-import-position
 from bench.common import child_env, free_port
-from cynode.dispatch.jobusers import JOB_UIDS, NOGROUP
+from cynode.dispatch.jobusers import NOGROUP, UidPool
 from cynode.dispatch.sandbox import BwrapRunner, SandboxUnavailable, probe_bwrap
 from cynode.server.bootstrap import ADMIN_HANDLE, ensure_admin
 from cynode.settings import SPECS
@@ -389,7 +389,10 @@ class BareBwrap:
         runner = BwrapRunner(shutil.which("bwrap"))
         self.workdir = tmp / "bwrap-floor"
         self.workdir.mkdir()
-        user = (JOB_UIDS[-1], NOGROUP) if os.geteuid() == 0 else None  # as the server's jobs run when root
+        # As the server's jobs run when root: a job uid held (flock) for the bench's life, so that no server
+        # starting meanwhile on this host takes its process for a crashed job's leftover and kills it.
+        self.pool = UidPool() if os.geteuid() == 0 else None
+        user = (self.pool.acquire(), NOGROUP) if self.pool else None
         if user:
             os.chown(self.workdir, *user)
         self.argv, _ = runner._command(["true"], self.workdir, {}, user)  # pylint: disable=protected-access

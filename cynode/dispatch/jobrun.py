@@ -33,15 +33,13 @@ def _argv(job, work) -> list[str]:
 def run_process(dispatcher, job, cancel) -> Outcome:
     """A command or script: stage the work dir (attachments before the first job) and run it in the sandbox."""
     store, workspace = dispatcher.store, dispatcher.workspace
-    task = store.task_by_id(job.task_id)
     env = {"CYNODE_TASK_ID": job.task_id, "CYNODE_JOB_ID": job.id}
     try:  # checked again now: a credential disabled while the task waited is not handed out
-        env.update(credential_env(store, dispatcher.secretbox, job.payload.get("credentials", ()), task.owner_id))
+        env.update(credential_env(store, dispatcher.secretbox, job.payload.get("credentials", ()), job.owner_id))
     except CredentialUnavailable as exc:
         return Outcome.dispatch_error(str(exc))
-    attachments = [a for a in store.artifacts_for_task(job.task_id) if a.name.startswith("attachments/")]
-    work = workspace.stage(job.task_id, attachments if job.seq == 0 else ())
-    limits = limits_for(dispatcher.settings, task.timeout_seconds)
+    work = workspace.stage(job.task_id, job.attachments)  # the claim read them (first job of a task only)
+    limits = limits_for(dispatcher.settings, job.timeout_seconds)
     run = dispatcher.runner.run(_argv(job, work), work, env, limits, workspace.log_path(job.task_id, job.id, "stdout"),
                                 workspace.log_path(job.task_id, job.id, "stderr"), cancel)
     status, timed_out = RUN_ENDS[run.status]
@@ -54,15 +52,18 @@ KINDS = {"command": run_process, "script": run_process, "prompt": run_prompt}
 
 
 def execute(dispatcher, job, cancel) -> None:
-    """Run a claimed job by its kind and store its result; raises only on a bug or a broken data dir."""
+    """Run a claimed job (a ClaimedJob) by its kind and store its result; raises only on a bug or a broken data
+    dir."""
     store, workspace = dispatcher.store, dispatcher.workspace
     outcome = KINDS[job.kind](dispatcher, job, cancel)
     if outcome.status is TaskStatus.CANCELED:
         outcome = outcome.but(error=SHUT_DOWN if dispatcher.stopping else CANCELED)
-    if outcome.status is not TaskStatus.COMPLETED or not store.has_later_jobs(job):
-        # The task ends with this job: list its outputs first, so whoever sees it finished also sees them.
+    artifacts = ()
+    if outcome.status is not TaskStatus.COMPLETED or not job.has_later:
+        # The task ends with this job: its outputs are stored in the transaction that finishes it, so whoever
+        # sees it finished also sees them.
         outputs = workspace.collect_outputs(job.task_id, dispatcher.settings.task_max_artifact_files,
                                             dispatcher.settings.task_max_artifact_bytes)
-        store.add_artifacts(job.task_id, outputs.artifacts)
+        artifacts = outputs.artifacts
         outcome = outcome.but(extra=outputs.result_fields())
-    store.finish_job(job, outcome.job_status, outcome.result(job.task_id, job.id))
+    store.finish_job(job, outcome.job_status, outcome.result(job.task_id, job.id), artifacts)

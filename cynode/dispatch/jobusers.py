@@ -13,7 +13,7 @@ import tempfile
 import threading
 from contextlib import contextmanager
 
-from cynode.dispatch import safetree
+from cynode.dispatch import kernel, safetree
 
 NOGROUP = 65534
 JOB_UIDS = range(1_500_000_000, 1_500_000_000 + 4096)  # far above any real account; never in /etc/passwd
@@ -80,20 +80,21 @@ class UidPool:
         return reaped
 
     @contextmanager
-    def job_user(self):
-        """(uid, gid) for one job; afterwards everything left under the uid is killed and the uid returned."""
+    def job_user(self, shared_dirs: tuple[str, ...] = SHARED_DIRS):
+        """(uid, gid) for one job; afterwards everything left under the uid is killed, its files in those of the
+        `shared_dirs` the job could write to are removed, and the uid returned."""
         uid = self.acquire()
         try:
             yield uid, NOGROUP
         finally:
-            _clean_up_after(uid)
+            _clean_up_after(uid, shared_dirs)
             self.release(uid)
 
 
-def _clean_up_after(uid: int) -> None:
+def _clean_up_after(uid: int, shared_dirs: tuple[str, ...] = SHARED_DIRS) -> None:
     """Everything a job uid left: its processes, then its files in the shared temp dirs."""
     kill_uid(uid)
-    for folder in SHARED_DIRS:
+    for folder in shared_dirs:
         remove_files_of(uid, folder)
 
 
@@ -117,9 +118,12 @@ def _private_dir(path: str) -> str:
 def kill_uid(uid: int) -> None:
     """SIGKILL every process running as `uid` (a job's leftovers, wherever they went).
 
-    /proc/<pid> belongs to the process's effective uid: one stat per process, no file reads. A job user holds
-    no capabilities, so it cannot have changed its uids to hide.
+    A kill(-1) from a thread that is `uid` for that call (kernel.kill_uid_processes): no scan of /proc per job.
+    Where that cannot run, a scan: /proc/<pid> belongs to the process's effective uid, one stat per process, no
+    file reads. A job user holds no capabilities, so it cannot have changed its uids to hide.
     """
+    if kernel.kill_uid_processes(uid):
+        return
     for entry in _processes():
         try:
             if entry.stat().st_uid == uid:

@@ -1,4 +1,5 @@
-"""The few Linux calls the standard library lacks on Python 3.11: unshare, mount and prctl, through libc.
+"""The few Linux calls the standard library lacks on Python 3.11: unshare, mount, prctl and a one-thread setresuid,
+through libc.
 
 Used by the server on itself (not dumpable) and by the process runner in a job's child between fork and exec,
 where only syscalls run (no imports, no locks), as the sandbox's rlimits already do.
@@ -7,12 +8,18 @@ where only syscalls run (no imports, no locks), as the sandbox's rlimits already
 import ctypes
 import functools
 import os
+import signal
+from contextlib import suppress
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 1 << 18
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
+# setresuid(2) as a raw system call changes the calling thread's credentials only (glibc's wrapper changes every
+# thread's). Its number on the architectures we know; elsewhere callers fall back to scanning /proc.
+SYS_SETRESUID = {"x86_64": 117, "aarch64": 147, "riscv64": 147, "ppc64le": 164, "ppc64": 164,
+                 "s390x": 208}.get(os.uname().machine)
 # Host dirs that hold unix sockets (PostgreSQL, MySQL, D-Bus, Docker...) or shared memory: a process-mode job
 # gets an empty private tmpfs over each, since a network namespace does not cover filesystem sockets.
 PRIVATE_DIRS = ((b"/run", b"mode=0755"), (b"/dev/shm", b"mode=1777"))
@@ -54,3 +61,28 @@ def isolator():
                 _check(mount(b"tmpfs", path, b"tmpfs", MS_NOSUID | MS_NODEV, options), f"mount {path!r}")
         _check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
     return isolate
+
+
+def kill_uid_processes(uid: int) -> bool:
+    """SIGKILL every process whose real or saved uid is `uid`, without looking at any other process: this thread
+    (only) becomes `uid` (real and effective; saved stays root, so it can come back; the effective capabilities,
+    CAP_KILL among them, go with the effective root) for one kill(-1, SIGKILL), which the kernel then delivers to
+    exactly the processes that uid may signal, a non-dumpable one included. Our own process is never a target.
+
+    False when this cannot be done here (not root, an architecture without a known syscall number, or the switch
+    refused): the caller kills by other means. Coming back to root cannot fail; if it ever did, this thread
+    would act with a job's uid, so the process stops."""
+    if SYS_SETRESUID is None or os.geteuid() != 0 or os.getuid() != 0:
+        return False
+    syscall = _libc().syscall
+    syscall.restype = ctypes.c_long
+    if syscall(ctypes.c_long(SYS_SETRESUID), ctypes.c_uint(uid), ctypes.c_uint(uid), ctypes.c_uint(0)) != 0:
+        return False
+    try:
+        with suppress(ProcessLookupError):  # ESRCH: nothing of that uid runs
+            os.kill(-1, signal.SIGKILL)
+    finally:
+        if syscall(ctypes.c_long(SYS_SETRESUID), ctypes.c_uint(0), ctypes.c_uint(0), ctypes.c_uint(0)) != 0:
+            os.write(2, b"cynode: cannot switch a thread back to root after killing a job uid's processes\n")
+            os._exit(70)  # pylint: disable=protected-access  # acting on as a job's uid is worse than stopping
+    return True

@@ -63,7 +63,7 @@ def run_prompt(dispatcher, job, cancel: threading.Event) -> Outcome:
     started = utcnow()
     sinks = [CappedFile(workspace.log_path(job.task_id, job.id, stream), settings.job_max_output_bytes)
              for stream in ("stdout", "stderr")]
-    deadline = _Deadline(dispatcher.store.task_by_id(job.task_id).timeout_seconds
+    deadline = _Deadline(job.timeout_seconds
                          or settings.job_default_timeout_seconds, cancel)
     try:
         # The admins' model setting, read per job, so a change applies to the next prompt without a restart.

@@ -19,14 +19,14 @@ import subprocess
 import tempfile
 import threading
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from cynode.dispatch import kernel, safetree
 from cynode.dispatch.capture import CappedFile, Pump, drain, killpg
-from cynode.dispatch.jobusers import UidPool
+from cynode.dispatch.jobusers import SHARED_DIRS, UidPool
 from cynode.dispatch.workspace import take_back
 
 # Every job's environment is PATH=SYSTEM_PATH, LANG=C.UTF-8 and HOME=its work dir (/work inside bwrap, so
@@ -106,6 +106,37 @@ def _child_setup(limits: Limits, user: tuple[int, int] | None, isolate=None):
     return apply
 
 
+RLIMIT_FLAGS = ((resource.RLIMIT_AS, "--as"), (resource.RLIMIT_NPROC, "--nproc"), (resource.RLIMIT_FSIZE, "--fsize"),
+                (resource.RLIMIT_CPU, "--cpu"), (resource.RLIMIT_CORE, "--core"))
+
+
+def _rlimit_prefix(prlimit: str, limits: Limits) -> list[str]:
+    """The exec prefix that gives a job the rlimits _child_setup would: `prlimit --as=N ... --`, each soft and hard
+    limit the value clamped to our own hard limit."""
+    values = {resource.RLIMIT_AS: limits.memory_bytes, resource.RLIMIT_NPROC: limits.max_processes,
+              resource.RLIMIT_FSIZE: limits.file_size_bytes, resource.RLIMIT_CPU: limits.cpu_seconds,
+              resource.RLIMIT_CORE: 0}
+    flags = []
+    for res, flag in RLIMIT_FLAGS:
+        hard = resource.getrlimit(res)[1]
+        value = values[res] if hard == resource.RLIM_INFINITY else min(values[res], hard)
+        flags.append(f"{flag}={value}")
+    return [prlimit, *flags, "--"]
+
+
+@contextmanager
+def _thread_niceness(increment: int):
+    """This thread (only: Linux niceness is per thread) niced by `increment` while the block runs, so a child it
+    forks starts with that niceness; root sets its own back afterwards (lowering it takes CAP_SYS_NICE)."""
+    tid = threading.get_native_id()
+    before = os.getpriority(os.PRIO_PROCESS, tid)
+    os.setpriority(os.PRIO_PROCESS, tid, min(19, before + increment))
+    try:
+        yield
+    finally:
+        os.setpriority(os.PRIO_PROCESS, tid, before)
+
+
 def _give_to(workdir: Path, user: tuple[int, int]) -> None:
     """chown the work dir tree to the job user through dir fds, iteratively (a tree an earlier job of the task
     made may be any depth), never following a symlink a job planted."""
@@ -146,6 +177,9 @@ class Runner(abc.ABC):
         self.job_user = job_user
         self._pool = UidPool() if job_user is None and os.geteuid() == 0 else None
         self.isolate = None  # what a job's child calls as root before it drops to the job user
+        # Root with prlimit(1) starts a job that drops its uid itself (bwrap + setpriv) without a preexec_fn, so
+        # the fork is a vfork: rlimits from a `prlimit` prefix, the niceness from the forking thread.
+        self._prlimit = shutil.which("prlimit", path=SYSTEM_PATH) if os.geteuid() == 0 else None
 
     def run(self, argv: list[str], workdir: Path, env: dict[str, str], limits: Limits,  # pylint: disable=too-many-arguments
             stdout_path: Path, stderr_path: Path, cancel: threading.Event) -> RunResult:
@@ -172,7 +206,12 @@ class Runner(abc.ABC):
 
     def _job_user(self):
         """The (uid, gid) a job runs as, for the length of the job; None: as ourselves."""
-        return self._pool.job_user() if self._pool else nullcontext(self.job_user)
+        return self._pool.job_user(self.shared_dirs) if self._pool else nullcontext(self.job_user)
+
+    @property
+    def shared_dirs(self) -> tuple[str, ...]:
+        """The host's world-writable temp dirs a job can write to: its uid's files there go when it ends."""
+        return SHARED_DIRS
 
     def _run(self, argv, workdir, env, limits, sinks, cancel, user):  # pylint: disable=too-many-arguments
         try:
@@ -200,6 +239,11 @@ class Runner(abc.ABC):
         command, child_user = self._command(list(argv), workdir, env, user)
         reads, writes = zip(os.pipe(), os.pipe())
         try:
+            if self._prlimit and child_user is None and self.isolate is None:
+                with _thread_niceness(JOB_NICENESS):
+                    return subprocess.Popen(  # pylint: disable=consider-using-with
+                        _rlimit_prefix(self._prlimit, limits) + command, cwd=workdir, env=self._env(env, workdir),
+                        stdin=subprocess.DEVNULL, stdout=writes[0], stderr=writes[1], start_new_session=True), reads
             return subprocess.Popen(  # pylint: disable=consider-using-with,subprocess-popen-preexec-fn
                 command, cwd=workdir, env=self._env(env, workdir), stdin=subprocess.DEVNULL, stdout=writes[0],
                 stderr=writes[1], start_new_session=True,
@@ -242,6 +286,12 @@ class ProcessRunner(Runner):
 
     def _command(self, argv, workdir, env, user):
         return argv, user
+
+    @property
+    def shared_dirs(self) -> tuple[str, ...]:
+        # isolated, a job has a private tmpfs at /dev/shm (kernel.PRIVATE_DIRS)
+        private = {path.decode() for path, _ in kernel.PRIVATE_DIRS} if self.isolate else set()
+        return tuple(folder for folder in SHARED_DIRS if folder not in private)
 
 
 class UnisolatedRunner(ProcessRunner):
@@ -287,6 +337,10 @@ class BwrapRunner(Runner):
 
     def _home(self, workdir: Path) -> str:
         return SANDBOX_WORKDIR
+
+    @property
+    def shared_dirs(self) -> tuple[str, ...]:
+        return ()  # its /tmp and /dev are private tmpfs, /var is not there: it writes only to its work dir
 
     def _command(self, argv, workdir, env, user):
         if not self._visible_executable(argv[0], workdir, self._env(env, workdir)["PATH"]):

@@ -1,6 +1,7 @@
 """Open a peewee database from a URL: SQLite (default, WAL) or PostgreSQL through pg8000."""
 
 import os
+import threading
 from urllib.parse import unquote, urlsplit
 
 import peewee
@@ -72,11 +73,40 @@ class SqliteDatabase(peewee.SqliteDatabase):  # pylint: disable=abstract-method 
 
     In WAL mode a deferred transaction that has read cannot upgrade to a write once another connection
     committed: SQLite answers SQLITE_BUSY at once, without the busy timeout. IMMEDIATE waits its turn instead.
+
+    Threads of this process queue for the write lock on a mutex first: SQLite's busy handler polls with sleeps of
+    1, 2, 5, 10... ms, so four workers contending for it waited milliseconds for a lock held for microseconds.
+    Other processes still wait through the busy timeout.
     """
+
+    def init(self, database, **kwargs):  # pylint: disable=arguments-differ  # peewee's init(database, **kwargs)
+        super().init(database, **kwargs)
+        self._writer = threading.RLock()  # pylint: disable=attribute-defined-outside-init  # peewee's init()
 
     def atomic(self, *args, **kwargs):
         kwargs.setdefault("lock_type", "IMMEDIATE")
-        return super().atomic(*args, **kwargs)
+        return _Serialized(self._writer, super().atomic(*args, **kwargs))
+
+
+class _Serialized:
+    """A peewee atomic block entered only while holding `lock` (re-entrant: nested blocks are savepoints)."""
+
+    def __init__(self, lock, block):
+        self._lock, self._block = lock, block
+
+    def __enter__(self):
+        self._lock.acquire()  # pylint: disable=consider-using-with  # released in __exit__
+        try:
+            return self._block.__enter__()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def __exit__(self, *exc):
+        try:
+            return self._block.__exit__(*exc)
+        finally:
+            self._lock.release()
 
 
 def _sqlite(path: str) -> SqliteDatabase:

@@ -3,14 +3,15 @@
 import functools
 import json
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 import peewee
 
 from cynode.store.models import Job, Task, User
 from cynode.store.prepared import Prepared
-from cynode.store.records import JobRecord, utcnow
-from cynode.store.tasks import TERMINAL, job_record
+from cynode.store.records import ClaimedJob, JobRecord, utcnow
+from cynode.store.tasks import TERMINAL
 
 LEASE_GRACE_SECONDS = 60
 MAX_CLAIM_ATTEMPTS = 16  # each retry follows another claimer's commit, so this is never reached in practice
@@ -18,10 +19,13 @@ _RETRY = object()
 
 
 class JobQueries:
-    """Mixed into Store; `self.db` is the open database, `self.backend` 'sqlite' or 'postgresql'."""
+    """Mixed into Store; `self.db` is the open database, `self.backend` 'sqlite' or 'postgresql'. The artifact
+    queries come from TaskQueries."""
 
     db: peewee.Database
     backend: str
+    artifacts_for_task: Callable[[str], list]
+    add_artifacts: Callable[[str, Iterable], None]
 
     @functools.cached_property
     def _claim_candidates(self) -> str:
@@ -62,8 +66,9 @@ class JobQueries:
             return query.for_update("FOR UPDATE OF t1 SKIP LOCKED") if self.backend == "postgresql" else query
         return Prepared(self.db, build, 2)
 
-    def claim_job(self, worker: str, default_timeout: int, max_running_per_user: int = 0) -> JobRecord | None:
-        """Flip one claimable job to `running` for `worker`, or None. Safe across processes.
+    def claim_job(self, worker: str, default_timeout: int, max_running_per_user: int = 0) -> ClaimedJob | None:
+        """Flip one claimable job to `running` for `worker`, or None. Safe across processes. One write transaction
+        claims, stamps the start, moves the task to running and reads what running the job needs (ClaimedJob).
 
         Fair: the user served least recently goes first, with their oldest claimable job; users at
         `max_running_per_user` (0 = no cap) are passed over. SQLite transactions begin IMMEDIATE (one writer at a
@@ -103,10 +108,27 @@ class JobQueries:
         Task.update(status="running", updated_at=now).where(
             (Task.id == task_id) & (Task.status == "queued")).execute()
         User.update(last_claimed_at=now).where(User.id == owner).execute()
-        return job_record(flipped[0])
+        return self._claimed(flipped[0], owner, rows[0][(Task, "timeout_seconds")])
 
-    def finish_job(self, job: JobRecord, status: str, result: dict) -> str | None:
-        """Store a job's result and settle its task; returns the task's status after that.
+    def _claimed(self, row: Job, owner: str, timeout_seconds: int | None) -> ClaimedJob:
+        """The flipped job with what running it needs, read in the claim's transaction."""
+        attachments = tuple(a for a in self.artifacts_for_task(row.task_id) if a.name.startswith("attachments/")) \
+            if row.seq == 0 else ()
+        return ClaimedJob(id=row.id, task_id=row.task_id, seq=row.seq, kind=row.kind, payload=json.loads(row.payload),
+                          status=row.status, result=row.result, lease_id=row.lease_id, created_at=row.created_at,
+                          started_at=row.started_at, ended_at=row.ended_at, owner_id=owner,
+                          timeout_seconds=timeout_seconds, has_later=bool(self._later_job.rows(row.task_id, row.seq)),
+                          attachments=attachments)
+
+    @functools.cached_property
+    def _later_job(self) -> Prepared:
+        """A job after `seq` in the task, if any (params: task, seq)."""
+        return Prepared(self.db, lambda task, seq: Job.select(Job.id).where((Job.task == task) & (Job.seq > seq))
+                        .limit(1), 2)
+
+    def finish_job(self, job: JobRecord, status: str, result: dict, artifacts=()) -> str | None:
+        """Store a job's result and settle its task, with the outputs it leaves (`artifacts`, as add_artifacts
+        takes them) added in the same write transaction; returns the task's status after that.
 
         Guarded by the lease, so a stale worker changes nothing (returns None). A job canceled while it ran
         keeps `canceled` but gets its partial output. A failure fails the task and cancels the jobs after it;
@@ -114,6 +136,7 @@ class JobQueries:
         """
         now = utcnow()
         with self.db.atomic():
+            self.add_artifacts(job.task_id, artifacts)
             mine = (Job.id == job.id) & (Job.lease_id == job.lease_id)
             if not Job.update(result=json.dumps(result), ended_at=now).where(mine).execute():
                 return None

@@ -112,6 +112,8 @@ class _Serialized:
 def _sqlite(path: str) -> SqliteDatabase:
     if path != ":memory:":
         os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+        # Private whatever the umask and the folder's mode: SQLite gives the -wal and -shm files the database's mode.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     return SqliteDatabase(
         path,
         pragmas={

@@ -1,5 +1,7 @@
 """Database URLs: which backend a URL opens, and the mistakes that are refused before anything connects."""
 
+import os
+
 import pytest
 
 from cynode.store.database import Pg8000Database, SqliteDatabase, UnsupportedDatabase, connect
@@ -13,6 +15,20 @@ def test_sqlite_urls_and_bare_paths(tmp_path):
     bare = connect(str(tmp_path / "plain.db"))
     assert isinstance(bare, SqliteDatabase) and bare.database == str(tmp_path / "plain.db")
     assert connect("sqlite:///:memory:").database == ":memory:"
+
+
+def test_a_new_sqlite_database_and_its_wal_files_are_private_whatever_the_umask(tmp_path):
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o755)
+    old = os.umask(0o022)
+    try:
+        database = connect(f"sqlite:///{folder}/cynode.db")
+        database.execute_sql("CREATE TABLE t (x INTEGER)")
+        modes = {path.name: path.stat().st_mode & 0o777 for path in folder.iterdir()}
+        database.close()
+    finally:
+        os.umask(old)
+    assert modes == {"cynode.db": 0o600, "cynode.db-wal": 0o600, "cynode.db-shm": 0o600}
 
 
 def test_postgresql_urls_are_parsed_without_connecting():

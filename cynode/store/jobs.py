@@ -100,25 +100,42 @@ class JobQueries:
         job_id, task_id = rows[0][(Job, "id")], rows[0][(Job, "task")]
         timeout = rows[0][(Task, "timeout_seconds")] or default_timeout
         lease_until = now + timedelta(seconds=timeout + LEASE_GRACE_SECONDS)
-        flipped = list(Job.update(status="running", lease_id=str(uuid.uuid4()), claimed_by=worker, started_at=now,
-                                  lease_expires_at=lease_until)
-                       .where((Job.id == job_id) & (Job.status == "queued")).returning(Job).execute())
+        flipped = self._start_job.rows(job_id, str(uuid.uuid4()), worker, now, lease_until)
         if not flipped:
             return _RETRY
-        Task.update(status="running", updated_at=now).where(
-            (Task.id == task_id) & (Task.status == "queued")).execute()
-        User.update(last_claimed_at=now).where(User.id == owner).execute()
+        self._start_task.count(task_id, now)
+        self._stamp_owner.count(owner, now)
         return self._claimed(flipped[0], owner, rows[0][(Task, "timeout_seconds")])
 
-    def _claimed(self, row: Job, owner: str, timeout_seconds: int | None) -> ClaimedJob:
-        """The flipped job with what running it needs, read in the claim's transaction."""
-        attachments = tuple(a for a in self.artifacts_for_task(row.task_id) if a.name.startswith("attachments/")) \
-            if row.seq == 0 else ()
-        return ClaimedJob(id=row.id, task_id=row.task_id, seq=row.seq, kind=row.kind, payload=json.loads(row.payload),
-                          status=row.status, result=row.result, lease_id=row.lease_id, created_at=row.created_at,
-                          started_at=row.started_at, ended_at=row.ended_at, owner_id=owner,
-                          timeout_seconds=timeout_seconds, has_later=bool(self._later_job.rows(row.task_id, row.seq)),
-                          attachments=attachments)
+    @functools.cached_property
+    def _start_job(self) -> Prepared:
+        """Flip a job that is still queued to running under a new lease; the job as it is then, or no row
+        (params: job, lease id, worker, now, lease expiry)."""
+        return Prepared(self.db, lambda job, lease, worker, now, until: (
+            Job.update(status="running", lease_id=lease, claimed_by=worker, started_at=now, lease_expires_at=until)
+            .where((Job.id == job) & (Job.status == "queued")).returning(Job)), 5)
+
+    @functools.cached_property
+    def _start_task(self) -> Prepared:
+        """A queued task goes running (params: task, now)."""
+        return Prepared(self.db, lambda task, now: Task.update(status="running", updated_at=now).where(
+            (Task.id == task) & (Task.status == "queued")), 2)
+
+    @functools.cached_property
+    def _stamp_owner(self) -> Prepared:
+        """When the dispatcher last served this user, for fairness (params: user, now)."""
+        return Prepared(self.db, lambda owner, now: User.update(last_claimed_at=now).where(User.id == owner), 2)
+
+    def _claimed(self, row: dict, owner: str, timeout_seconds: int | None) -> ClaimedJob:
+        """The flipped job (a _start_job row) with what running it needs, read in the claim's transaction."""
+        job = {name: value for (_model, name), value in row.items()}
+        attachments = tuple(a for a in self.artifacts_for_task(job["task"]) if a.name.startswith("attachments/")) \
+            if job["seq"] == 0 else ()
+        return ClaimedJob(id=job["id"], task_id=job["task"], seq=job["seq"], kind=job["kind"],
+                          payload=json.loads(job["payload"]), status=job["status"], result=job["result"],
+                          lease_id=job["lease_id"], created_at=job["created_at"], started_at=job["started_at"],
+                          ended_at=job["ended_at"], owner_id=owner, timeout_seconds=timeout_seconds,
+                          has_later=bool(self._later_job.rows(job["task"], job["seq"])), attachments=attachments)
 
     @functools.cached_property
     def _later_job(self) -> Prepared:
@@ -137,19 +154,59 @@ class JobQueries:
         now = utcnow()
         with self.db.atomic():
             self.add_artifacts(job.task_id, artifacts)
-            mine = (Job.id == job.id) & (Job.lease_id == job.lease_id)
-            if not Job.update(result=json.dumps(result), ended_at=now).where(mine).execute():
+            if not self._store_result.count(json.dumps(result), now, job.id, job.lease_id):
                 return None
-            if Job.update(status=status).where(mine & (Job.status == "running")).execute():
-                live_task = (Task.id == job.task_id) & Task.status.not_in(TERMINAL)
+            if self._settle_job.count(status, job.id, job.lease_id):
                 if status != "completed":
-                    Task.update(status="failed", updated_at=now).where(live_task).execute()
-                    Job.update(status="canceled", ended_at=now).where(
-                        (Job.task == job.task_id) & (Job.status == "queued")).execute()
-                elif not Job.select().where((Job.task == job.task_id)
-                                            & Job.status.in_(("queued", "running"))).exists():
-                    Task.update(status="completed", updated_at=now).where(live_task).execute()
-            return Task.select(Task.status).where(Task.id == job.task_id).scalar()
+                    self._fail_task.count(job.task_id, now)
+                    self._cancel_queued.count(job.task_id, now)
+                elif not self._open_job.rows(job.task_id):
+                    self._complete_task.count(job.task_id, now)
+            rows = self._task_status.rows(job.task_id)
+            return rows[0][(Task, "status")] if rows else None
+
+    @functools.cached_property
+    def _store_result(self) -> Prepared:
+        """A job's result and end, if the lease is still this one (params: result JSON, now, job, lease id)."""
+        return Prepared(self.db, lambda result, now, job, lease: Job.update(result=result, ended_at=now).where(
+            (Job.id == job) & (Job.lease_id == lease)), 4)
+
+    @functools.cached_property
+    def _settle_job(self) -> Prepared:
+        """A leased job still running takes its final status; a canceled one keeps it (params: status, job,
+        lease id)."""
+        return Prepared(self.db, lambda status, job, lease: Job.update(status=status).where(
+            (Job.id == job) & (Job.lease_id == lease) & (Job.status == "running")), 3)
+
+    def _task_goes(self, status: str) -> Prepared:
+        return Prepared(self.db, lambda task, now: Task.update(status=status, updated_at=now).where(
+            (Task.id == task) & Task.status.not_in(TERMINAL)), 2)
+
+    @functools.cached_property
+    def _fail_task(self) -> Prepared:
+        """A task not yet ended fails (params: task, now)."""
+        return self._task_goes("failed")
+
+    @functools.cached_property
+    def _complete_task(self) -> Prepared:
+        """A task not yet ended completes (params: task, now)."""
+        return self._task_goes("completed")
+
+    @functools.cached_property
+    def _cancel_queued(self) -> Prepared:
+        """The task's jobs still queued are canceled (params: task, now)."""
+        return Prepared(self.db, lambda task, now: Job.update(status="canceled", ended_at=now).where(
+            (Job.task == task) & (Job.status == "queued")), 2)
+
+    @functools.cached_property
+    def _open_job(self) -> Prepared:
+        """A job of the task still queued or running, if any (params: task)."""
+        return Prepared(self.db, lambda task: Job.select(Job.id).where(
+            (Job.task == task) & Job.status.in_(("queued", "running"))).limit(1), 1)
+
+    @functools.cached_property
+    def _task_status(self) -> Prepared:
+        return Prepared(self.db, lambda task: Task.select(Task.status).where(Task.id == task), 1)
 
     def has_later_jobs(self, job: JobRecord) -> bool:
         return Job.select(Job.id).where((Job.task == job.task_id) & (Job.seq > job.seq)).exists()
@@ -182,8 +239,6 @@ class JobQueries:
             stale = list(Job.select(Job.id, Job.task).where(where))
             for row in stale:
                 Job.update(status="failed", result=result, ended_at=now).where(Job.id == row.id).execute()
-                Task.update(status="failed", updated_at=now).where(
-                    (Task.id == row.task_id) & Task.status.not_in(TERMINAL)).execute()
-                Job.update(status="canceled", ended_at=now).where(
-                    (Job.task == row.task_id) & (Job.status == "queued")).execute()
+                self._fail_task.count(row.task_id, now)
+                self._cancel_queued.count(row.task_id, now)
         return len(stale)

@@ -208,6 +208,10 @@ class Server:  # pylint: disable=too-many-instance-attributes
                                      + self.log())
             try:
                 if request(self.url, "GET", "/healthz").status == 200:
+                    # The server logs a request when it closes the response, which may be after the client has
+                    # it: wait for that line, so it never counts as one of the scenario's own requests.
+                    while "path=/healthz status=200" not in self.log() and time.monotonic() < deadline:
+                        time.sleep(0.01)
                     return
             except OSError:
                 pass

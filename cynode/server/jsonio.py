@@ -1,10 +1,16 @@
 """Reading JSON requests and shaping JSON responses."""
 
 import json
+import re
 import uuid
 
-from cynode.contract import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX
+from cynode.contract import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, NOT_BLANK
 from cynode.server.errors import BadRequest
+
+
+# One line of text a person names something with (a token, a provider, a skill): not blank, no control characters.
+# Match with fullmatch ($ also matches before a final newline); the OpenAPI document publishes the pattern.
+ONE_LINE = re.compile(r"^[^\x00-\x1f\x7f]*" + NOT_BLANK + r"[^\x00-\x1f\x7f]*$")
 
 
 def text_problem(text: str) -> str | None:

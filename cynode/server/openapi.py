@@ -8,11 +8,11 @@ import json
 from cynode import __version__
 from cynode.contract import MAX_HANDLE_LENGTH, MAX_PASSWORD_LENGTH, NOT_BLANK, TaskStatus
 from cynode.server import routes
+from cynode.server.jsonio import ONE_LINE
 from cynode.server.apidoc import (BOOL, IN, INT, JSON, NO_NUL, PAGING, STORABLE, STR, TEXT_REQ, TIME,
                                     UNKNOWN_FIELDS, UUID, errors, json_body, obj, ok, op, openai_errors, ref)
 from cynode.server.routes.tokens import MAX_DAYS, MIN_DAYS
 from cynode.server.routes.tokens import MAX_NAME_LENGTH as TOKEN_NAME_MAX
-from cynode.server.routes.tokens import NAME_PATTERN as TOKEN_NAME_PATTERN
 from cynode.server.routes.users import HANDLE_PATTERN, MIN_PASSWORD_LENGTH, RESERVED_HANDLES
 
 _HANDLE = {"type": "string", "pattern": HANDLE_PATTERN.pattern,
@@ -162,7 +162,7 @@ PATHS = {
         "post": op("create an API token, shown this once (403 when called with an API token)", {
             **ok(ref("ApiTokenCreated"), "201"), **errors(400, 401, 403, 409, 413)},
             body=json_body(obj(["name"], name={"type": "string", "minLength": 1, "maxLength": TOKEN_NAME_MAX,
-                                            "pattern": TOKEN_NAME_PATTERN.pattern},
+                                            "pattern": ONE_LINE.pattern},
                             expires_in_days={"type": ["integer", "null"], "minimum": MIN_DAYS,
                                              "maximum": MAX_DAYS}))),
     },

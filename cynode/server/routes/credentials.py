@@ -10,14 +10,14 @@ import datetime
 import re
 import uuid
 
-from cynode.contract import NOT_BLANK, credential_env_name, rfc3339
+from cynode.contract import credential_env_name, rfc3339
 from cynode.secretbox import credential_aad
 from cynode.server.apidoc import BOOL, IN, PAGING, STR, TIME, UUID, errors, json_body, obj, ok, op, ref
 from cynode.server.audit import audit
 from cynode.server.auth import authenticate
 from cynode.server.deps import Reply
 from cynode.server.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
-from cynode.server.jsonio import is_uuid, page, page_params, read_json, text_field
+from cynode.server.jsonio import ONE_LINE, is_uuid, page, page_params, read_json, text_field
 from cynode.store.credentials import CredentialExists, CredentialFilter
 
 OWNER_TYPES = ("user", "group")
@@ -25,7 +25,6 @@ MAX_SECRET_BYTES = 64 * 1024
 MAX_PROVIDER_LENGTH = 128
 # Names become environment variables of jobs (CYNODE_CRED_<NAME>), so they are kept to a portable alphabet.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-PROVIDER_PATTERN = re.compile(r"^[^\x00-\x1f\x7f]*" + NOT_BLANK + r"[^\x00-\x1f\x7f]*$")
 TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 DEFAULT_TYPE = "api_key"
 NOT_FOUND = "Credential not found"
@@ -115,7 +114,7 @@ def _owner(deps, user, body: dict) -> tuple[str, str]:
 
 def _described(body: dict) -> tuple[str, str, str, datetime.datetime | None]:
     """(provider, name, credential_type, expires_at) of a create request, each checked."""
-    provider = _checked(body, "provider", PROVIDER_PATTERN,
+    provider = _checked(body, "provider", ONE_LINE,
                         f"1-{MAX_PROVIDER_LENGTH} characters, not only spaces, no control characters")
     if len(provider) > MAX_PROVIDER_LENGTH:
         raise BadRequest(f"provider must be at most {MAX_PROVIDER_LENGTH} characters")
@@ -276,7 +275,7 @@ _LIST = obj(["credentials"], credentials={"type": "array", "items": ref("Credent
 _NAME = {"type": "string", "pattern": NAME_PATTERN.pattern}
 _CREATE = json_body({
     **obj(["provider", "secret"],
-          provider={"type": "string", "maxLength": MAX_PROVIDER_LENGTH, "pattern": PROVIDER_PATTERN.pattern},
+          provider={"type": "string", "maxLength": MAX_PROVIDER_LENGTH, "pattern": ONE_LINE.pattern},
           credential_name=_NAME, name=_NAME, secret=_SECRET, owner_type={"enum": ["", *OWNER_TYPES]},
           owner_id={"type": "string", "pattern": UUID_OR_EMPTY},
           credential_type={"type": "string", "pattern": TYPE_PATTERN.pattern},

@@ -10,7 +10,6 @@ Content is scanned (skillpolicy.py) on load and whenever it changes; a refusal i
 of these routes (spec/gateway.md §1.1): 400 `{"error": "policy violation", "category", "triggering_text"}`.
 """
 
-import re
 
 from cynode.contract import MAX_SKILL_CHARS, NOT_BLANK, SKILL_SCOPES, rfc3339
 from cynode.server.apidoc import (BOOL, JSON, PAGING, PROBLEM, STR, TIME, UUID, errors, json_body, obj, ok, op,
@@ -19,13 +18,12 @@ from cynode.server.audit import audit
 from cynode.server.auth import authenticate
 from cynode.server.deps import Reply
 from cynode.server.errors import BadRequest, Forbidden, NotFound
-from cynode.server.jsonio import is_uuid, page, page_params, read_json
+from cynode.server.jsonio import ONE_LINE, is_uuid, page, page_params, read_json
 from cynode.server.skillpolicy import HIDDEN_INSTRUCTIONS, Violation, scan
 
 MAX_NAME_LENGTH = 128  # a title, not a document
 MAX_SCOPE_ID_LENGTH = 36  # the column's size: a UUID
 DEFAULT_NAME = "Untitled skill"
-LINE_PATTERN = re.compile(r"^[^\x00-\x1f\x7f]*" + NOT_BLANK + r"[^\x00-\x1f\x7f]*$")  # not blank, no control chars
 NEEDS_SCOPE_ID = ("group", "project")
 POLICY_VIOLATION = "policy violation"
 AUDIT_TEXT_LIMIT = 200  # how much of a triggering phrase an audit event keeps
@@ -54,7 +52,7 @@ def _content(body: dict) -> str | None:
 
 def _line(body: dict, key: str, limit: int) -> str | None:
     value = _string(body, key)
-    if value is not None and (len(value) > limit or not LINE_PATTERN.fullmatch(value)):
+    if value is not None and (len(value) > limit or not ONE_LINE.fullmatch(value)):
         raise BadRequest(f"{key} must be 1-{limit} characters, not only spaces, no control characters")
     return value
 
@@ -210,9 +208,9 @@ ROUTES = [
 _NO_NUL = {"not": {"pattern": "\x00"}}
 _CONTENT = {"type": "string", "maxLength": MAX_SKILL_CHARS, "pattern": NOT_BLANK, **_NO_NUL,
             "description": "Markdown; scanned by the content policy"}
-_NAME = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH, "pattern": LINE_PATTERN.pattern}
+_NAME = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH, "pattern": ONE_LINE.pattern}
 _SCOPE = {"enum": list(SKILL_SCOPES)}
-_SCOPE_ID = {"type": "string", "minLength": 1, "maxLength": MAX_SCOPE_ID_LENGTH, "pattern": LINE_PATTERN.pattern,
+_SCOPE_ID = {"type": "string", "minLength": 1, "maxLength": MAX_SCOPE_ID_LENGTH, "pattern": ONE_LINE.pattern,
              "description": "the group or project (required for those scopes, refused for global)"}
 
 

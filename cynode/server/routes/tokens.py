@@ -1,25 +1,23 @@
 """Personal API tokens for scripts and CI: create (shown once), list (metadata only), revoke."""
 
 import datetime
-import re
 
-from cynode.contract import NOT_BLANK, rfc3339
+from cynode.contract import rfc3339
 from cynode.server.audit import audit
 from cynode.server.auth import authenticate, require_session
 from cynode.server.deps import Reply
 from cynode.server.errors import BadRequest, Conflict, NotFound
-from cynode.server.jsonio import is_uuid, read_json, text_field
+from cynode.server.jsonio import ONE_LINE, is_uuid, read_json, text_field
 from cynode.server.security import new_api_token, token_hash
 from cynode.store.tokens import NameTaken
 
 MAX_NAME_LENGTH = 64
-NAME_PATTERN = re.compile(r"^[^\x00-\x1f\x7f]*" + NOT_BLANK + r"[^\x00-\x1f\x7f]*$")  # not blank, no control chars
 MIN_DAYS, MAX_DAYS, DEFAULT_DAYS = 1, 365, 90
 
 
 def _name(body: dict) -> str:
     name = text_field(body, "name")
-    if len(name) > MAX_NAME_LENGTH or not NAME_PATTERN.fullmatch(name):
+    if len(name) > MAX_NAME_LENGTH or not ONE_LINE.fullmatch(name):
         raise BadRequest(f"name must be 1-{MAX_NAME_LENGTH} characters, not only spaces, no control characters")
     return name
 

@@ -13,6 +13,12 @@ from cynode.server.errors import BadRequest
 ONE_LINE = re.compile(r"^[^\x00-\x1f\x7f]*" + NOT_BLANK + r"[^\x00-\x1f\x7f]*$")
 
 
+def query_text(req) -> dict[str, str]:
+    """The query string's parameters as text. bottle keeps their values decoded as latin-1; the URL's bytes are
+    UTF-8 (app.url_problem refuses any other), so a filter naming `dépôt` would look for `dÃ©pÃ´t`."""
+    return {name: req.query.getunicode(name) for name in req.query}
+
+
 def text_problem(text: str) -> str | None:
     """Why `text` cannot be stored (every backend, PostgreSQL included), or None when it can."""
     if "\x00" in text:

@@ -7,7 +7,7 @@ from cynode.contract import parse_rfc3339, rfc3339
 from cynode.server.apidoc import BOOL, IN, PAGING, STR, TEXT_REQ, TIME, UUID, errors, obj, ok, op, ref
 from cynode.server.auth import authenticate
 from cynode.server.errors import BadRequest, NotFound
-from cynode.server.jsonio import is_uuid, page, page_params
+from cynode.server.jsonio import is_uuid, page, page_params, query_text
 from cynode.store.audit import AuditFilter
 
 TEXT_FILTERS = ("resource_type", "actor_id", "action")
@@ -28,8 +28,8 @@ def event_json(event) -> dict:
     return body
 
 
-def _moment(req, name: str):
-    raw = req.query.getunicode(name)
+def _moment(query: dict, name: str):
+    raw = query.get(name)
     if raw is None:
         return None  # given empty (`until=`), it is no time either: 400
     moment = parse_rfc3339(raw)
@@ -41,8 +41,9 @@ def _moment(req, name: str):
 def list_events(deps, req):
     user = authenticate(deps, req).user
     limit, offset = page_params(req.query)
-    wanted = {name: req.query.getunicode(name) or None for name in TEXT_FILTERS}
-    times = {name: _moment(req, name) for name in TIME_FILTERS}
+    query = query_text(req)
+    wanted = {name: query.get(name) or None for name in TEXT_FILTERS}
+    times = {name: _moment(query, name) for name in TIME_FILTERS}
     if not user.is_admin:
         if wanted["actor_id"] not in (None, user.id):
             return {"events": []}  # someone else's events: none of them are visible

@@ -17,7 +17,7 @@ from cynode.server.audit import audit
 from cynode.server.auth import authenticate
 from cynode.server.deps import Reply
 from cynode.server.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
-from cynode.server.jsonio import ONE_LINE, is_uuid, page, page_params, read_json, text_field
+from cynode.server.jsonio import ONE_LINE, is_uuid, page, page_params, query_text, read_json, text_field
 from cynode.store.credentials import CredentialExists, CredentialFilter
 
 OWNER_TYPES = ("user", "group")
@@ -146,8 +146,8 @@ def create_credential(deps, req):
     return Reply(201, credential_json(cred))
 
 
-def _bool_query(req, key: str) -> bool | None:
-    raw = req.query.get(key)
+def _bool_query(query: dict, key: str) -> bool | None:
+    raw = query.get(key)
     if raw in (None, ""):
         return None
     if raw not in ("true", "false"):
@@ -158,11 +158,12 @@ def _bool_query(req, key: str) -> bool | None:
 def list_credentials(deps, req):
     user = authenticate(deps, req).user
     limit, offset = page_params(req.query)
-    owner_type = req.query.get("owner_type") or None
+    query = query_text(req)
+    owner_type = query.get("owner_type") or None
     if owner_type is not None and owner_type not in OWNER_TYPES:
         raise BadRequest("owner_type must be one of: user, group")
-    owner_id = (req.query.get("owner_id") or "").lower() or None
-    where = CredentialFilter(owner_type, owner_id, req.query.get("provider") or None, _bool_query(req, "active"))
+    owner_id = (query.get("owner_id") or "").lower() or None
+    where = CredentialFilter(owner_type, owner_id, query.get("provider") or None, _bool_query(query, "active"))
     if not user.is_admin:  # a user manages only their own user credentials: other filters can only narrow that
         if (owner_type or "user") != "user" or (owner_id or user.id) != user.id:
             return {"credentials": []}

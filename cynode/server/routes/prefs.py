@@ -15,7 +15,7 @@ from cynode.server.auth import authenticate
 from cynode.server.entries import (KEY_CHAR, MAX_KEY_LENGTH, MAX_REASON_LENGTH, VALUE_TYPES, body_key, check_key,
                                    entry_json, expected_version, reason, typed_value, value_schema)
 from cynode.server.errors import BadRequest, Conflict, Forbidden, NotFound
-from cynode.server.jsonio import is_uuid, page, page_params, read_json
+from cynode.server.jsonio import is_uuid, page, page_params, query_text, read_json
 from cynode.server.projects import default_project_id, project_owner
 from cynode.store.preferences import VersionConflict
 
@@ -33,11 +33,6 @@ class Scope:
 
     def resource_id(self, key: str) -> str:
         return f"{self.type}:{self.id or ''}:{key}"
-
-
-def query_of(req) -> dict:
-    """The query string as text (bottle keeps its values as latin-1; app.url_problem already refused bad UTF-8)."""
-    return {name: req.query.getunicode(name) for name in req.query}
 
 
 def _scope_id(source: dict, scope_type: str) -> str | None:
@@ -98,7 +93,7 @@ def _check_project(deps, user, project_id: str) -> None:
 
 def list_prefs(deps, req):
     user = authenticate(deps, req).user
-    query = query_of(req)
+    query = query_text(req)
     scope = scope_of(deps, user, query, write=False)
     limit, offset = page_params(req.query)
     prefix = query.get("key_prefix") or None
@@ -111,7 +106,7 @@ def list_prefs(deps, req):
 def get_pref(deps, req, key):
     user = authenticate(deps, req).user
     check_key(key, RESERVED_KEYS)
-    scope = scope_of(deps, user, query_of(req), write=False)
+    scope = scope_of(deps, user, query_text(req), write=False)
     entry = deps.store.preference(scope.type, scope.id, key)
     if entry is None:
         raise NotFound("Preference not found")
@@ -139,7 +134,7 @@ def set_pref(deps, req, key=None):
 def delete_pref(deps, req, key=None):
     """DELETE /v1/prefs/<key> and DELETE /v1/prefs?key=: 404 when there is no such entry."""
     user = authenticate(deps, req).user
-    query = query_of(req)
+    query = query_text(req)
     if key is None:
         key = query.get("key")
         if not key:
@@ -171,7 +166,7 @@ def effective(deps, req):
     """The merged preferences for a task (its owner, its project, it), a project (the caller and it) or the
     caller alone."""
     user = authenticate(deps, req).user
-    query = query_of(req)
+    query = query_text(req)
     task_id, project_id = _uuid_param(query, "task_id"), _uuid_param(query, "project_id")
     if task_id and project_id:
         raise BadRequest("give task_id or project_id, not both")

@@ -8,8 +8,8 @@ from cynode.server.auth import authenticate, require_admin
 from cynode.server.entries import (MAX_KEY_LENGTH, MAX_REASON_LENGTH, VALUE_TYPES, body_key, check_key, entry_json,
                                    expected_version, reason, typed_value, value_schema)
 from cynode.server.errors import BadRequest, Conflict, NotFound
-from cynode.server.jsonio import page, page_params, read_json
-from cynode.server.routes.prefs import KEY, query_of
+from cynode.server.jsonio import page, page_params, query_text, read_json
+from cynode.server.routes.prefs import KEY
 from cynode.store.preferences import MODEL_SETTING, VersionConflict
 
 MAX_MODEL_NAME = 256
@@ -39,7 +39,7 @@ def _check_known(key: str, value, value_type: str) -> None:
 
 def list_settings(deps, req):
     authenticate(deps, req)
-    query = query_of(req)
+    query = query_text(req)
     limit, offset = page_params(req.query)
     if "key" in query:
         setting = deps.store.setting(check_key(query["key"]))
@@ -79,7 +79,7 @@ def set_setting(deps, req, key=None):
 def delete_setting(deps, req, key):
     user = require_admin(deps, req).user
     check_key(key)
-    query = query_of(req)
+    query = query_text(req)
     expected, why = expected_version(query.get("expected_version"), query=True), reason(query)
     try:
         deleted = deps.store.delete_setting(key, by=user.handle, reason=why, expected_version=expected)

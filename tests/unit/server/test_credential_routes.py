@@ -2,6 +2,7 @@
 never coming back out — not in a response, the audit log, the database or a job's payload."""
 
 import logging
+import urllib.parse
 import uuid
 
 import pytest
@@ -142,6 +143,13 @@ def test_list_paging(alice):
     assert [c["name"] for c in first["credentials"]] == ["n0", "n1"] and first["next_cursor"] == "2"
     assert [c["name"] for c in alice("GET", "/v1/creds?cursor=2").json["credentials"]] == ["n2"]
     assert alice("GET", "/v1/creds?limit=0").status == 400
+
+
+def test_the_provider_filter_matches_a_provider_named_in_any_script(alice):
+    create(alice, provider="dépôt-ünïcode")
+    create(alice, provider="github", name="other")
+    listed = alice("GET", "/v1/creds?provider=" + urllib.parse.quote("dépôt-ünïcode")).json["credentials"]
+    assert [c["provider"] for c in listed] == ["dépôt-ünïcode"]
 
 
 def _task(caller, *credentials, **body):

@@ -10,7 +10,7 @@ import datetime
 import re
 import uuid
 
-from cynode.contract import credential_env_name, rfc3339
+from cynode.contract import credential_env_name, parse_rfc3339, rfc3339
 from cynode.secretbox import credential_aad
 from cynode.server.apidoc import BOOL, IN, PAGING, STR, TIME, UUID, errors, json_body, obj, ok, op, ref
 from cynode.server.audit import audit
@@ -76,13 +76,10 @@ def _expires_at(body: dict) -> datetime.datetime | None:
     raw = body.get("expires_at")
     if raw is None or raw == "":
         return None
-    try:
-        moment = datetime.datetime.fromisoformat(raw.replace("Z", "+00:00")) if isinstance(raw, str) else None
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
+    moment = parse_rfc3339(raw) if isinstance(raw, str) else None
+    if moment is None:
         raise BadRequest("expires_at must be an RFC 3339 time with a zone, e.g. 2027-01-01T00:00:00Z")
-    moment = moment.astimezone(datetime.UTC).replace(tzinfo=None, microsecond=0)
+    moment = moment.replace(microsecond=0)
     if moment <= datetime.datetime.now(datetime.UTC).replace(tzinfo=None):
         raise BadRequest("expires_at must be in the future")
     return moment

@@ -65,6 +65,7 @@ def test_a_duplicate_is_a_409_and_bad_input_a_400(alice):
                                                                       "credential_name is required"),
                          ({"name": "has space"}, "credential_name must be"), ({"owner_type": "team"}, "owner_type"),
                          ({"owner_id": "nope"}, "owner_id"), ({"expires_at": "tomorrow"}, "expires_at"),
+                         ({"expires_at": "2999-01-01 00:00:00+00:00"}, "RFC 3339"),  # ISO 8601, not RFC 3339
                          ({"expires_at": "2001-01-01T00:00:00Z"}, "future")):
         response = create(alice, **{"name": "other", **body})
         assert response.status == 400 and detail in response.json["detail"], (body, response.json)

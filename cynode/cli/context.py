@@ -45,7 +45,11 @@ class Env:
 
 def read_stdin_secret(stream) -> str:
     """All of stdin, less exactly one trailing newline."""
-    text = stream.read()
+    return without_final_newline(stream.read())
+
+
+def without_final_newline(text: str) -> str:
+    """`text` less exactly one trailing `\n` or `\r\n` (how a secret from a pipe or a file ends)."""
     return text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
 
 

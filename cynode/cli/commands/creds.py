@@ -5,6 +5,7 @@ not a terminal); it is checked before any request, sent once, and never printed.
 command lines (lineeditor.PRIVATE_COMMANDS).
 """
 
+from cynode.cli.context import read_stdin_secret, without_final_newline
 from cynode.cli.exits import usage_error
 from cynode.cli.gateway import segment
 from cynode.cli.output import kv_line, tsv
@@ -16,10 +17,6 @@ MORE = ["owner_type", "owner_id", "created_at", "updated_at"]
 MAX_SECRET_BYTES = 64 * 1024  # the gateway's limit, checked here so a wrong file costs no request
 
 
-def _strip_newline(text: str) -> str:
-    return text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
-
-
 def _read_file(path: str) -> str:
     try:
         with open(path, "rb") as handle:
@@ -27,7 +24,7 @@ def _read_file(path: str) -> str:
     except OSError as exc:
         raise usage_error(f'secret file "{path}": {exc.strerror or exc}') from None
     try:
-        return _strip_newline(raw.decode("utf-8"))
+        return without_final_newline(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise usage_error(f'secret file "{path}": not UTF-8 text') from None
 
@@ -37,7 +34,7 @@ def _secret(ctx) -> str:
     if ctx.args["--secret-file"] is not None:
         secret = _read_file(ctx.args["--secret-file"])
     elif ctx.args["--secret-from-stdin"]:
-        secret = _strip_newline(ctx.env.stdin.read())
+        secret = read_stdin_secret(ctx.env.stdin)
     else:
         secret = ctx.env.secret("Secret: ")  # no echo on a terminal; all of stdin otherwise
     if not secret:

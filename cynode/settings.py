@@ -43,6 +43,8 @@ SPECS = (
     Spec("listen", f"127.0.0.1:{DEFAULT_PORT}", str, "HOST:PORT to listen on"),
     Spec("data_dir", None, str, "directory for the SQLite file, job work dirs and artifacts"),
     Spec("database", None, str, "database URL (sqlite:///PATH or postgresql://...); default SQLite in the data dir"),
+    Spec("database_password_file", None, str, "file holding the PostgreSQL password (else PGPASSWORD, else the "
+         "URL's), so it never sits in a command line"),
     Spec("admin_password", None, str, "password for the bootstrap 'admin' user (else one is generated)"),
     Spec("http_threads", 8, int, "waitress worker threads"),
     Spec("access_token_ttl", 900, int, "access token lifetime in seconds"),
@@ -56,6 +58,9 @@ SPECS = (
          "none (unisolated jobs, as the server's own user)"),
     Spec("work_root", None, str, "directory for job work dirs (root-owned, 0711); default <data dir>/work, or "
          "/var/lib/cynode/work/<id> for a root server whose data dir job users cannot reach"),
+    Spec("node_name", None, str, "this dispatcher's node slug (`cynode worker`); default: the host name"),
+    Spec("job_lease_seconds", 30, int, "a running job's lease: its node's heartbeat renews it; a node silent "
+         "this long has its jobs failed by any other node, and a late result from it is refused"),
     Spec("max_running_per_user", 0, int, "jobs one user may have running at once (0 = no cap)"),
     Spec("job_default_timeout_seconds", 300, int, "job timeout when the task sets none"),
     Spec("job_max_timeout_seconds", 10800, int, "largest timeout a task may ask for"),
@@ -88,6 +93,7 @@ class Settings:  # pylint: disable=too-many-instance-attributes
     listen: str
     data_dir: str
     database: str
+    database_password_file: str | None
     admin_password: str | None = field(repr=False)
     http_threads: int
     access_token_ttl: int
@@ -99,6 +105,8 @@ class Settings:  # pylint: disable=too-many-instance-attributes
     workers: int
     sandbox: str
     work_root: str | None
+    node_name: str | None
+    job_lease_seconds: int
     max_running_per_user: int
     job_default_timeout_seconds: int
     job_max_timeout_seconds: int
@@ -201,6 +209,8 @@ def resolve(flags: dict | None = None, environ: dict | None = None, config_path:
         raise SettingsError(f"inference_url: expected an http:// or https:// URL, got {values['inference_url']!r}")
     if values["work_root"]:
         values["work_root"] = os.path.abspath(os.path.expanduser(values["work_root"]))
+    if values["job_lease_seconds"] < 2:
+        raise SettingsError("job_lease_seconds: must be at least 2 (the heartbeat renews it three times a lease)")
     if not 1 <= values["job_default_timeout_seconds"] <= values["job_max_timeout_seconds"]:
         raise SettingsError("job_default_timeout_seconds: must be from 1 to job_max_timeout_seconds")
     return Settings(**values)

@@ -16,6 +16,8 @@ TYPES = {
     "postgresql": {"datetime": "TIMESTAMP", "bool": "BOOLEAN", "bigint": "BIGINT"},
 }
 
+MIGRATION_LOCK = 0x63796E6F6465  # "cynode": the PostgreSQL advisory lock migrating processes take in turn
+
 SCHEMA_VERSION = ('CREATE TABLE IF NOT EXISTS "schema_version" ("version" INTEGER NOT NULL PRIMARY KEY, '
                   '"applied_at" {datetime} NOT NULL)')
 
@@ -188,6 +190,12 @@ _V10_SKILLS = (
     'CREATE INDEX "skill_owner_id_updated_at" ON "skill" ("owner_id", "updated_at")',
 )
 
+# v11, leases with attempts: a job's claim number, the fencing token a finish must still hold, so a worker whose
+# lease expired (it stopped heartbeating) can no longer write the job's result.
+_V11_JOB_ATTEMPTS = (
+    'ALTER TABLE "job" ADD COLUMN "attempt" INTEGER NOT NULL DEFAULT 0',
+)
+
 
 def _same_on_both(statements: tuple) -> dict:
     return {"sqlite": statements, "postgresql": statements}
@@ -204,6 +212,7 @@ STEPS = (
     _same_on_both(_V8_CREDENTIALS),
     _same_on_both(_V9_NODES),
     _same_on_both(_V10_SKILLS),
+    _same_on_both(_V11_JOB_ATTEMPTS),
 )
 
 
@@ -230,12 +239,24 @@ def current_version(db) -> int:
 
 def migrate(db, target: int | None = None) -> int:
     """Apply every step newer than the database's version (up to `target`, default all), each in its own
-    transaction; returns the version reached."""
+    transaction; returns the version reached.
+
+    Several processes may start on one database at once (`serve` and `worker`s): on PostgreSQL they take turns on
+    an advisory lock, and each step reads the version again in its own transaction (SQLite's IMMEDIATE one is
+    that lock), so a step already applied by another process is skipped, never applied twice."""
     target = len(STEPS) if target is None else target
-    version = current_version(db)
-    if version > len(STEPS):
-        raise RuntimeError(f"database schema version {version} is newer than this build ({len(STEPS)})")
-    for number in range(version + 1, target + 1):
-        with db.atomic():
-            apply_step(db, number)
-    return max(version, target)
+    postgres = backend_of(db) == "postgresql"
+    if postgres:
+        db.execute_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+    try:
+        version = current_version(db)
+        if version > len(STEPS):
+            raise RuntimeError(f"database schema version {version} is newer than this build ({len(STEPS)})")
+        for number in range(version + 1, target + 1):
+            with db.atomic():
+                if current_version(db) < number:
+                    apply_step(db, number)
+        return max(version, target)
+    finally:
+        if postgres:
+            db.execute_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")

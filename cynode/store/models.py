@@ -84,6 +84,7 @@ class Job(BaseModel):
     started_at = peewee.DateTimeField(null=True)
     ended_at = peewee.DateTimeField(null=True)
     owner = peewee.ForeignKeyField(User, backref="jobs", on_delete="CASCADE", index=False)  # the task's owner
+    attempt = peewee.IntegerField(default=0, constraints=[peewee.SQL("DEFAULT 0")])  # claims so far: the fence
 
     class Meta:  # pylint: disable=missing-class-docstring
         indexes = (

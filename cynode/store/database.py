@@ -52,6 +52,10 @@ class Pg8000Database(peewee.PostgresqlDatabase):
         self._adapter = _Pg8000Adapter()  # pylint: disable=attribute-defined-outside-init  # peewee's init()
 
     def _connect(self):
+        return self.open_unmanaged()
+
+    def open_unmanaged(self):
+        """A new pg8000 connection in autocommit mode that peewee does not track (a LISTEN needs one of its own)."""
         conn = self._adapter.connect(self, **self.connect_params)
         conn.autocommit = True  # peewee issues BEGIN itself for atomic()
         return conn

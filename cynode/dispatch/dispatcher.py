@@ -27,6 +27,7 @@ from cynode.store.records import utcnow
 LOG = logging.getLogger("cynode.dispatch")
 POLL_SECONDS = 1.0  # idle re-check for jobs queued by other processes
 MONITOR_SECONDS = 1.0  # how often running jobs are checked for a cancel made by another process
+LISTEN_SECONDS = 1.0  # the listener's longest wait: how soon it notices a stop
 SWEEP_SECONDS = 600.0
 
 
@@ -198,7 +199,7 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
     def _listen_loop(self) -> None:
         """PostgreSQL: a task created through any process wakes a worker here; a cancel is checked at once."""
         while not self._stopping.is_set():
-            channels = self._listener.wait(POLL_SECONDS)
+            channels = self._listener.wait(LISTEN_SECONDS)
             created = channels.count(signals.JOBS)
             if created > 1:
                 self._wake_all()

@@ -173,8 +173,9 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
 
     def _heartbeat_loop(self) -> None:
         """Every heartbeat_seconds, or at once when woken: stamp the node, take its status, apply a new
-        configuration (claiming that may resume wakes every worker); renew this node's leases, and fail the jobs
-        of nodes that stopped renewing theirs."""
+        configuration (claiming that may resume wakes every worker); renew this node's leases, fail the jobs of
+        nodes that stopped renewing theirs, and kill what the jobs of a dead process on this host left running
+        (plain-process jobs outlive their worker; bubblewrap's die with it)."""
         while True:
             self.node.beat.wait(self.node.heartbeat_seconds)
             self.node.beat.clear()
@@ -185,6 +186,8 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
                     self._wake_all()
                 self._renew_leases()
                 fail_expired(self.store)
+                if self.runner.reap_orphans():  # a worker on this host died: its jobs' processes go too
+                    LOG.warning("killed processes left running by jobs of a dead process on this host")
             except Exception:  # pylint: disable=broad-exception-caught  # e.g. the database is briefly away
                 LOG.exception("node heartbeat failed")
 

@@ -1,6 +1,8 @@
 """The dispatcher over a real SQLite store, real workspace and the real process runner: nothing of ours mocked."""
 
 import json
+import os
+import subprocess
 import time
 from datetime import timedelta
 
@@ -8,6 +10,7 @@ import pytest
 
 from cynode.dispatch import dispatcher as dispatcher_module
 from cynode.dispatch.dispatcher import Dispatcher
+from cynode.dispatch.jobusers import NOGROUP, UidPool
 from cynode.dispatch.prompt import INFERENCE_NOT_CONFIGURED
 from cynode.dispatch.sandbox import ProcessRunner
 from cynode.dispatch.workspace import Workspace
@@ -297,3 +300,25 @@ def test_on_postgresql_work_from_another_process_arrives_by_notification_not_by_
         dispatcher.stop(grace=0)
         store.close()
         gateway.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="job uids exist only when the runner is root")
+def test_the_heartbeat_kills_what_the_jobs_of_a_dead_worker_on_this_host_left_running(tmp_path):
+    """A worker killed with -9 leaves its plain-process jobs running under their uids, now held by nobody."""
+    pool = UidPool()
+    uid = pool.acquire()
+    orphan = subprocess.Popen(["sleep", "300"], user=uid, group=NOGROUP)  # pylint: disable=consider-using-with
+    pool.release(uid)  # the worker holding it "died"
+    settings = make_settings(tmp_path, workers=1)
+    store = Store(settings.database)
+    store.migrate()
+    workspace = Workspace(settings.data_dir)
+    workspace.prepare()
+    dispatcher = Dispatcher(store, ProcessRunner(), settings, workspace, heartbeat_seconds=0.2)
+    try:
+        dispatcher.start()
+        assert orphan.wait(timeout=10) == -9
+    finally:
+        orphan.kill()
+        dispatcher.stop(grace=0)
+        store.close()

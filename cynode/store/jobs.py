@@ -49,6 +49,32 @@ class JobQueries:
         return f'SELECT "last_claimed_at" FROM "user" WHERE "id" = {self.db.param} FOR UPDATE'
 
     @functools.cached_property
+    def _try_lock_owner(self) -> str:
+        """PostgreSQL: this user's stamp and lock, or no row while another claimer is serving them."""
+        return self._lock_owner + " SKIP LOCKED"
+
+    def _candidates(self, cap: int, skipped: set) -> list[tuple]:
+        return [row for row in self.db.execute_sql(self._claim_candidates, (cap, cap)).fetchall()
+                if row[0] not in skipped]
+
+    def _lock_a_candidate(self, candidates: list[tuple], cap: int, skipped: set) -> str | None:
+        """PostgreSQL: lock the first candidate no other claimer is serving, so concurrent claimers spread over
+        the users with work instead of queueing on one; when every one is being served, wait for the first.
+        The user locked, or None when the choice went stale (someone served them meanwhile and they are no
+        longer first: choose again)."""
+        for owner, stamp in candidates:
+            row = self.db.execute_sql(self._try_lock_owner, (owner,)).fetchone()
+            if row is not None:
+                return owner if row[0] == stamp else None
+        owner, stamp = candidates[0]
+        if self.db.execute_sql(self._lock_owner, (owner,)).fetchone()[0] == stamp:
+            return owner
+        # Served while we waited. Their stamp cannot move now: still first (e.g. the only user with work), serve
+        # them rather than retry behind every other claimer.
+        again = self._candidates(cap, skipped)
+        return owner if again and again[0][0] == owner else None
+
+    @functools.cached_property
     def _next_of_owner(self) -> Prepared:
         """A user's oldest claimable job and its task's timeout, unless the user is at the cap (params: owner,
         cap). PostgreSQL also locks the job row with SKIP LOCKED, so claimers never wait for or take one job."""
@@ -75,8 +101,8 @@ class JobQueries:
         Fair: the user served least recently goes first, with their oldest claimable job; users at
         `max_running_per_user` (0 = no cap) are passed over. SQLite transactions begin IMMEDIATE (one writer at a
         time), so the choice and the flip see one state. On PostgreSQL the chosen user's row is locked first, so
-        two claimers never serve one user at once (the cap holds); a claimer that waited for another finds the
-        user's stamp moved and chooses again, so it serves the next user instead of the same one twice.
+        two claimers never serve one user at once (the cap holds): each takes the first user no other claimer is
+        serving (_lock_a_candidate), and waits only when all are being served.
         """
         skipped = set()
         for _ in range(MAX_CLAIM_ATTEMPTS):
@@ -87,13 +113,15 @@ class JobQueries:
         return None
 
     def _claim_attempt(self, worker: str, lease_seconds: int, cap: int, skipped: set):
-        candidates = [row for row in self.db.execute_sql(self._claim_candidates, (cap, cap)).fetchall()
-                      if row[0] not in skipped]
+        candidates = self._candidates(cap, skipped)
         if not candidates:
             return None
-        owner, stamp = candidates[0]
-        if self.backend == "postgresql" and self.db.execute_sql(self._lock_owner, (owner,)).fetchone()[0] != stamp:
-            return _RETRY  # someone served this user meanwhile: choose again
+        owner = candidates[0][0]
+        if self.backend == "postgresql":
+            owner = self._lock_a_candidate(candidates, cap, skipped)
+            if owner is None:
+                return _RETRY
+        rows = self._next_of_owner.rows(owner, cap)
         rows = self._next_of_owner.rows(owner, cap)
         if not rows:
             skipped.add(owner)  # reached the cap, or their job went, since the candidates were read

@@ -4,7 +4,8 @@ import os
 
 import pytest
 
-from cynode.store.database import Pg8000Database, SqliteDatabase, UnsupportedDatabase, connect
+from cynode.store.database import (Pg8000Database, SqliteDatabase, UnsupportedDatabase, connect, redact,
+                                   resolve_password)
 
 
 def test_sqlite_urls_and_bare_paths(tmp_path):
@@ -47,3 +48,26 @@ def test_postgresql_urls_are_parsed_without_connecting():
 def test_unusable_urls_are_refused(url, message):
     with pytest.raises(UnsupportedDatabase, match=message):
         connect(url)
+
+
+def test_a_given_password_replaces_the_urls():
+    assert connect("postgresql://alice:old@db/x", password="new").connect_params["password"] == "new"
+    assert connect("postgresql://alice:old@db/x", password=None).connect_params["password"] == "old"
+
+
+def test_printed_urls_never_show_a_password():
+    assert redact("postgresql://alice:s%40cret@db.example:5433/cynode") == "postgresql://alice:***@db.example:5433/cynode"
+    assert redact("postgresql://alice@db/x") == "postgresql://alice@db/x"
+    assert redact("sqlite:////var/lib/cynode.db") == "sqlite:////var/lib/cynode.db"
+
+
+def test_the_password_comes_from_the_file_then_pgpassword(tmp_path):
+    secret = tmp_path / "pw"
+    secret.write_text("from file\n\n")
+    assert resolve_password(str(secret), {"PGPASSWORD": "env"}) == "from file\n"  # one final newline stripped
+    assert resolve_password(None, {"PGPASSWORD": "env"}) == "env"
+    assert resolve_password(None, {"PGPASSWORD": ""}) is None  # the URL's password stands
+    missing = tmp_path / "nope"
+    with pytest.raises(ValueError) as caught:
+        resolve_password(str(missing), {})
+    assert str(caught.value) == f"database_password_file {missing}: No such file or directory"

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from cynode.dispatch.jobrun import execute
 from cynode.dispatch.node import HEARTBEAT_SECONDS, LocalNode
+from cynode.dispatch.outage import Outage
 from cynode.dispatch.outcome import CRASHED, RESTARTED, Outcome
 from cynode.store.records import utcnow
 
@@ -147,11 +148,13 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
         return True
 
     def _work_loop(self) -> None:
+        outage = Outage()
         while not self._stopping.is_set():
             try:
-                if self.run_once():
-                    continue
-            except Exception:  # pylint: disable=broad-exception-caught  # e.g. the database is briefly away
+                with outage:
+                    if self.run_once():
+                        continue
+            except Exception:  # pylint: disable=broad-exception-caught  # a bug must not kill the worker thread
                 LOG.exception("dispatcher could not claim a job")
             with self._wake:
                 self._wake.wait(POLL_SECONDS)
@@ -159,26 +162,30 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
     def _heartbeat_loop(self) -> None:
         """Every heartbeat_seconds, or at once when woken: stamp the node, take its status, apply a new
         configuration. Claiming that may resume wakes every worker."""
+        outage = Outage()
         while True:
             self.node.beat.wait(self.node.heartbeat_seconds)
             self.node.beat.clear()
             if self._stopping.is_set():
                 return
             try:
-                if self.node.heartbeat():
-                    self._wake_all()
-            except Exception:  # pylint: disable=broad-exception-caught  # e.g. the database is briefly away
+                with outage:
+                    if self.node.heartbeat():
+                        self._wake_all()
+            except Exception:  # pylint: disable=broad-exception-caught  # a bug must not end the heartbeat
                 LOG.exception("node heartbeat failed")
 
     def _monitor_loop(self) -> None:
         """Cancels made through another process, and the work-dir retention sweep."""
+        outage = Outage()
         while not self._stopping.wait(MONITOR_SECONDS):
             try:
-                with self._lock:
-                    running = list(self._cancels)
-                canceled = [j for j, s in self.store.job_statuses(running).items() if s != "running"]
-                self.cancel(canceled)
-                self._sweep()
+                with outage:
+                    with self._lock:
+                        running = list(self._cancels)
+                    canceled = [j for j, s in self.store.job_statuses(running).items() if s != "running"]
+                    self.cancel(canceled)
+                    self._sweep()
             except Exception:  # pylint: disable=broad-exception-caught
                 LOG.exception("dispatcher monitor failed")
 

@@ -33,10 +33,14 @@ from cynode.server.bootstrap import ensure_admin, ensure_system_skill
 from cynode.server.deps import Deps
 from cynode.server.errors import ApiError
 from cynode.settings import SPECS, SettingsError, resolve
+from cynode.store.database import DatabaseUnavailable, redact, resolve_password
 from cynode.usage import unknown_flag
 
 LOG = logging.getLogger("cynode")
 SHUTDOWN_GRACE_SECONDS = 10  # running jobs get this long to finish on SIGTERM, then they are killed (failed)
+# threads holding a database connection besides the HTTP and job threads: main (start-up, shutdown), heartbeat,
+# monitor, and one to spare (a listener)
+OTHER_DATABASE_THREADS = 4
 
 
 def usage() -> str:
@@ -109,7 +113,8 @@ def _open(settings):  # pylint: disable=too-many-locals  # the one place the ser
     kernel.set_dumpable(False)  # nor its memory or /proc/PID/environ, even as a job of the same uid
     runner, warning, workspace = _jobs(settings)  # before the next line: the job uid locks are host-wide, in /tmp
     tempfile.tempdir = private_tempdir(settings.data_dir)
-    store = Store(settings.database)
+    store = Store(settings.database, password=resolve_password(settings.database_password_file, os.environ),
+                  max_connections=settings.http_threads + settings.workers + OTHER_DATABASE_THREADS)
     store.migrate()
     ensure_admin(store, settings.admin_password, lambda text: LOG.warning("%s", text))
     box = _secretbox(settings, store)
@@ -202,6 +207,9 @@ def create_server(app, host: str, port: int, threads: int, body_limit: int, sock
 def run(settings) -> int:
     try:
         deps = _open(settings)
+    except DatabaseUnavailable as exc:
+        print(f"Error: database unreachable ({redact(settings.database)}): {exc}", file=sys.stderr)
+        return 2
     except (ApiError, RuntimeError, ValueError, OSError) as exc:
         print(f"Error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         return 2

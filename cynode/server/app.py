@@ -73,7 +73,8 @@ def _bind(deps, handler):
         except DatabaseUnavailable as exc:  # an outage, not a bug: one line, no traceback, and a 503 to retry
             LOG.warning("database unavailable request_id=%s: %s", bottle.request.environ.get("cynode.request_id"),
                         exc)
-            return _problem(503, "database unavailable", {"Retry-After": str(DATABASE_RETRY_SECONDS)})
+            return _problem(503, "database unavailable", {"Retry-After": str(DATABASE_RETRY_SECONDS)},
+                            "database_unavailable")
         except Exception:  # pylint: disable=broad-exception-caught  # last line: a 500, never a traceback out
             LOG.exception("unhandled error request_id=%s", bottle.request.environ.get("cynode.request_id"))
             return _problem(500, "Internal server error")

@@ -56,7 +56,8 @@ def test_a_given_password_replaces_the_urls():
 
 
 def test_printed_urls_never_show_a_password():
-    assert redact("postgresql://alice:s%40cret@db.example:5433/cynode") == "postgresql://alice:***@db.example:5433/cynode"
+    assert (redact("postgresql://alice:s%40cret@db.example:5433/cynode")
+            == "postgresql://alice:***@db.example:5433/cynode")
     assert redact("postgresql://alice@db/x") == "postgresql://alice@db/x"
     assert redact("sqlite:////var/lib/cynode.db") == "sqlite:////var/lib/cynode.db"
 

@@ -77,6 +77,16 @@ def test_a_connection_lost_mid_transaction_fails_that_transaction_only(store, ad
         not database._dead(conn) for _, _, conn in store.db._connections)  # pylint: disable=protected-access
 
 
+def test_a_connection_ended_mid_query_fails_that_query_only(store, admin):
+    first = backend_pid(store)
+    ender = threading.Timer(0.3, terminate, (admin, first))
+    ender.start()
+    with pytest.raises(DatabaseUnavailable, match="network error"):  # pg8000 reads the server's FATAL, then EOF
+        store.db.execute_sql("SELECT pg_sleep(10)")
+    ender.join()
+    assert backend_pid(store) != first
+
+
 def test_a_released_connection_is_reused_and_a_dead_idle_one_is_never_handed_out(store, admin):
     first = backend_pid(store)
     store.release()

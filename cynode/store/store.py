@@ -65,11 +65,12 @@ class Store(TaskQueries, JobQueries, ChatQueries, TokenQueries, AuditQueries, No
             self.db.close()
 
     def close(self) -> None:
-        """Close every connection (on PostgreSQL, the whole pool's)."""
-        if self.backend == "postgresql":
-            self.db.close_all()
-        elif not self.db.is_closed():
+        """Close this thread's connection, and on PostgreSQL every idle one in the pool (those other threads hold
+        stay theirs: a thread may close while others still work)."""
+        if not self.db.is_closed():
             self.db.close()
+        if self.backend == "postgresql":
+            self.db.close_idle()
 
     # users -----------------------------------------------------------------------------------------------
 

@@ -218,6 +218,7 @@ def run(settings) -> int:
     if deps.dispatcher:
         deps.dispatcher.recover()
         deps.dispatcher.start()
+    deps.store.release()  # the main thread is done with the database until shutdown
     LOG.info("listening on http://%s:%s database=%s sandbox=%s workers=%d work_root=%s", host,
              server.effective_port, deps.store.backend, deps.dispatcher.runner.name if deps.dispatcher else "-",
              settings.workers, deps.workspace.work_root)

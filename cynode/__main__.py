@@ -4,6 +4,7 @@ import sys
 
 USAGE = """Usage:
   cynode serve [options]     run the User API Gateway (see: cynode serve --help)
+  cynode worker [options]    run jobs for the gateways of one PostgreSQL database (see: cynode worker --help)
   cynode cli [ARGS...]       the command-line client (see: cynode cli --help)
   cynode version             print the version
 """
@@ -19,6 +20,10 @@ def main(argv: list[str]) -> int:
         from cynode.server.serve import main as serve_main  # pylint: disable=import-outside-toplevel
 
         return serve_main(rest)
+    if command == "worker":
+        from cynode.worker import main as worker_main  # pylint: disable=import-outside-toplevel
+
+        return worker_main(rest)
     if command == "version":
         from cynode import __version__  # pylint: disable=import-outside-toplevel
 

@@ -58,6 +58,8 @@ SPECS = (
          "none (unisolated jobs, as the server's own user)"),
     Spec("work_root", None, str, "directory for job work dirs (root-owned, 0711); default <data dir>/work, or "
          "/var/lib/cynode/work/<id> for a root server whose data dir job users cannot reach"),
+    Spec("no_dispatch", False, bool, "gateway only: this server runs no jobs; `cynode worker` processes on the "
+         "same PostgreSQL database run them"),
     Spec("node_name", None, str, "this dispatcher's node slug (`cynode worker`); default: the host name"),
     Spec("job_lease_seconds", 30, int, "a running job's lease: its node's heartbeat renews it; a node silent "
          "this long has its jobs failed by any other node, and a late result from it is refused"),
@@ -105,6 +107,7 @@ class Settings:  # pylint: disable=too-many-instance-attributes
     workers: int
     sandbox: str
     work_root: str | None
+    no_dispatch: bool
     node_name: str | None
     job_lease_seconds: int
     max_running_per_user: int

@@ -5,6 +5,9 @@ one queue without running a job twice. Creating a task calls wake(), so an idle 
 poll interval only matters for work queued by another process. A job's failure is data (stored, returned),
 never a dead worker thread. The dispatcher is a node (dispatch/node.py): it registers at start, heartbeats, and
 claims only while an admin lets it; disabled or drained, its running jobs finish and queued ones wait.
+
+Each claim is a lease (dispatch/leases.py) the heartbeat renews; a job whose lease another node revoked is killed
+here. On PostgreSQL a listener thread turns other processes' new tasks and cancels into an immediate wake-up.
 """
 
 import logging
@@ -15,9 +18,11 @@ import time
 from datetime import timedelta
 
 from cynode.dispatch.jobrun import execute
-from cynode.dispatch.node import HEARTBEAT_SECONDS, LocalNode
+from cynode.dispatch.leases import fail_expired, renew_interval
+from cynode.dispatch.node import HEARTBEAT_SECONDS, LOCAL_SLUG, LocalNode
 from cynode.dispatch.outage import Outage
-from cynode.dispatch.outcome import CRASHED, RESTARTED, Outcome
+from cynode.dispatch.outcome import CRASHED, LEASE_EXPIRED, RESTARTED, Outcome
+from cynode.store import signals
 from cynode.store.records import utcnow
 
 LOG = logging.getLogger("cynode.dispatch")
@@ -30,7 +35,7 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
     """Worker threads, a monitor thread and the node's heartbeat thread over one store, runner and workspace."""
 
     def __init__(self, store, runner, settings, workspace, inference=None,  # pylint: disable=too-many-arguments
-                 secretbox=None, *, heartbeat_seconds: float = HEARTBEAT_SECONDS):
+                 secretbox=None, *, heartbeat_seconds: float | None = None, node_slug: str = LOCAL_SLUG):
         self.store = store
         self.secretbox = secretbox  # cynode.secretbox.SecretBox opening the credentials jobs ask for
         self.runner = runner
@@ -41,18 +46,23 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
         self._wake = threading.Condition()
         self._stopping = threading.Event()
         self._cancels: dict[str, threading.Event] = {}  # running job id -> its cancel switch
+        self._leases: dict[str, str] = {}  # running job id -> its lease id, renewed by the heartbeat
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._last_sweep = 0.0
-        self.node = LocalNode(store, settings, runner, inference, heartbeat_seconds=heartbeat_seconds)
+        if heartbeat_seconds is None:
+            heartbeat_seconds = renew_interval(settings.job_lease_seconds, HEARTBEAT_SECONDS)
+        self.node = LocalNode(store, settings, runner, inference, slug=node_slug, heartbeat_seconds=heartbeat_seconds)
+        self._listener = store.job_listener() if settings.workers else None
 
     # lifecycle ------------------------------------------------------------------------------------------------
 
     def recover(self) -> int:
         """At start-up: fail jobs a crashed server left running (only expired leases on PostgreSQL,
         where other live processes may own running jobs)."""
-        count = self.store.recover_jobs(Outcome.dispatch_error(RESTARTED).result(),
-                                        expired_only=self.store.backend == "postgresql")
+        shared = self.store.backend == "postgresql"
+        count = self.store.recover_jobs(Outcome.dispatch_error(LEASE_EXPIRED if shared else RESTARTED).result(),
+                                        expired_only=shared)
         if count:
             LOG.warning("marked %d interrupted job(s) failed", count)
         if self.runner.reap_orphans():
@@ -66,6 +76,8 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
             self._spawn(self._work_loop, f"cynode-worker-{number}")
         if self.settings.workers:
             self._spawn(self._monitor_loop, "cynode-monitor")
+        if self._listener:
+            self._spawn(self._listen_loop, "cynode-listener")
         self._spawn(self._heartbeat_loop, "cynode-heartbeat")
 
     def _spawn(self, target, name: str) -> None:
@@ -128,7 +140,7 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
             return False  # disabled or drained: queued jobs wait
         try:
             job = self.store.claim_job(f"{self.name}:{threading.current_thread().name}",
-                                       self.settings.job_default_timeout_seconds, self.settings.max_running_per_user)
+                                       self.settings.job_lease_seconds, self.settings.max_running_per_user)
         finally:
             self.node.gate.leave()
         if job is None:
@@ -136,6 +148,7 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
         cancel = threading.Event()
         with self._lock:
             self._cancels[job.id] = cancel
+            self._leases[job.id] = job.lease_id
         try:
             execute(self, job, cancel)
         except Exception:  # pylint: disable=broad-exception-caught  # a bug must not kill the worker thread
@@ -145,6 +158,7 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
         finally:
             with self._lock:
                 self._cancels.pop(job.id, None)
+                self._leases.pop(job.id, None)
         return True
 
     def _work_loop(self) -> None:
@@ -161,7 +175,8 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
 
     def _heartbeat_loop(self) -> None:
         """Every heartbeat_seconds, or at once when woken: stamp the node, take its status, apply a new
-        configuration. Claiming that may resume wakes every worker."""
+        configuration (claiming that may resume wakes every worker); renew this node's leases, and fail the jobs
+        of nodes that stopped renewing theirs."""
         outage = Outage()
         while True:
             self.node.beat.wait(self.node.heartbeat_seconds)
@@ -172,19 +187,48 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
                 with outage:
                     if self.node.heartbeat():
                         self._wake_all()
+                    self._renew_leases()
+                    fail_expired(self.store)
             except Exception:  # pylint: disable=broad-exception-caught  # a bug must not end the heartbeat
                 LOG.exception("node heartbeat failed")
 
+    def _renew_leases(self) -> None:
+        """Extend the leases of the jobs running here; kill any whose lease is gone (revoked by another node after
+        it ran out, e.g. while this one could not reach the database): its result would be refused anyway."""
+        with self._lock:
+            leases = dict(self._leases)
+        held = self.store.renew_leases(list(leases.values()), self.settings.job_lease_seconds)
+        self.cancel([job for job, lease in leases.items() if lease not in held])
+
+    def _listen_loop(self) -> None:
+        """PostgreSQL: a task created through any process wakes a worker here; a cancel is checked at once."""
+        while not self._stopping.is_set():
+            channels = self._listener.wait(POLL_SECONDS)
+            created = channels.count(signals.JOBS)
+            if created > 1:
+                self._wake_all()
+            elif created:
+                self.wake()
+            if signals.CANCELS in channels:
+                try:
+                    self._stop_canceled()
+                except Exception:  # pylint: disable=broad-exception-caught  # the monitor tries again
+                    LOG.exception("dispatcher could not check cancels")
+        self._listener.close()
+
+    def _stop_canceled(self) -> None:
+        """Kill the jobs running here that the database no longer says are running (canceled elsewhere)."""
+        with self._lock:
+            running = list(self._cancels)
+        self.cancel([j for j, s in self.store.job_statuses(running).items() if s != "running"])
+
     def _monitor_loop(self) -> None:
-        """Cancels made through another process, and the work-dir retention sweep."""
+        """Cancels made through another process (a fallback for missed notifications), and the work-dir sweep."""
         outage = Outage()
         while not self._stopping.wait(MONITOR_SECONDS):
             try:
                 with outage:
-                    with self._lock:
-                        running = list(self._cancels)
-                    canceled = [j for j, s in self.store.job_statuses(running).items() if s != "running"]
-                    self.cancel(canceled)
+                    self._stop_canceled()
                     self._sweep()
             except Exception:  # pylint: disable=broad-exception-caught
                 LOG.exception("dispatcher monitor failed")

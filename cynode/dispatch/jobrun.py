@@ -1,12 +1,15 @@
 """Running one claimed job: a table from job kind to the code that runs it (commands and scripts in the sandbox,
 prompts with the inference client), each ending in an Outcome; then outputs are collected and the result stored."""
 
+import logging
+
 from cynode.contract import TaskStatus
 from cynode.dispatch.jobcreds import CredentialUnavailable, credential_env
 from cynode.dispatch.outcome import CANCELED, SHUT_DOWN, Outcome
 from cynode.dispatch.prompt import run_prompt
 from cynode.dispatch.sandbox import Limits
 
+LOG = logging.getLogger("cynode.dispatch")
 SCRIPT_NAME = ".cynode-script"
 # RunResult.status -> (the job's end, whether that was its timeout)
 RUN_ENDS = {"completed": (TaskStatus.COMPLETED, False), "failed": (TaskStatus.FAILED, False),
@@ -66,4 +69,6 @@ def execute(dispatcher, job, cancel) -> None:
                                             dispatcher.settings.task_max_artifact_bytes)
         artifacts = outputs.artifacts
         outcome = outcome.but(extra=outputs.result_fields())
-    store.finish_job(job, outcome.job_status, outcome.result(job.task_id, job.id), artifacts)
+    if store.finish_job(job, outcome.job_status, outcome.result(job.task_id, job.id), artifacts) is None:
+        LOG.warning("job %s (attempt %d): result refused: its lease was revoked after it ran out, and the job was "
+                    "failed meanwhile", job.id, job.attempt)

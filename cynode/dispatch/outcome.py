@@ -17,6 +17,8 @@ CANCELED = "canceled"
 SHUT_DOWN = "interrupted: the server shut down before the job finished"
 RESTARTED = "interrupted: server restarted while the job was running"
 CRASHED = "internal error while running the job"
+LEASE_EXPIRED = ("interrupted: the node running the job stopped renewing its lease (it was killed, or lost the "
+                 "database)")
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Usage:
   cynode serve [--listen=HOST:PORT] [--data-dir=DIR] [--database=URL] [--sandbox=KIND] [--workers=N] [--config=FILE]
-               [--inference-url=URL] [--inference-api=API] [--inference-model=NAME]
+               [--inference-url=URL] [--inference-api=API] [--inference-model=NAME] [--no-dispatch]
   cynode serve -h | --help
 
 Options:
@@ -12,6 +12,8 @@ Options:
                           default: SQLite file in the data dir]
   --sandbox=KIND          how jobs are isolated: auto, bwrap, process or none [env: CYNODE_SANDBOX; default: auto]
   --workers=N             dispatcher threads running jobs, 0 for none [env: CYNODE_WORKERS; default: 4]
+  --no-dispatch           gateway only: run no jobs here, `cynode worker` processes on the same PostgreSQL
+                          database and data dir run them [env: CYNODE_NO_DISPATCH]
   --config=FILE           YAML file with settings (keys as in the table below) [env: CYNODE_CONFIG]
   --inference-url=URL     the inference backend for prompt tasks and chat [env: CYNODE_INFERENCE_URL; default: none]
   --inference-api=API     its API: ollama or openai [env: CYNODE_INFERENCE_API; default: ollama]
@@ -23,24 +25,22 @@ Every setting can also be given in the environment as CYNODE_<NAME>:
 
 import logging
 import os
-import shutil
-import signal
 import sys
 import tempfile
 
+from cynode.daemon import (load_secretbox, open_store, private_tempdir, runner_and_workspace, settings_from_argv,
+                           stop_on_signals, unreachable)
+from cynode.dispatch.leases import LeaseKeeper, renew_interval
+from cynode.dispatch.node import HEARTBEAT_SECONDS
 from cynode.server.app import log_message, make_app, server_problem, upload_limit
 from cynode.server.bootstrap import ensure_admin, ensure_system_skill
 from cynode.server.deps import Deps
 from cynode.server.errors import ApiError
-from cynode.settings import SPECS, SettingsError, resolve
-from cynode.store.database import DatabaseUnavailable, redact, resolve_password
-from cynode.usage import unknown_flag
+from cynode.settings import SPECS
+from cynode.store.database import DatabaseUnavailable
 
 LOG = logging.getLogger("cynode")
 SHUTDOWN_GRACE_SECONDS = 10  # running jobs get this long to finish on SIGTERM, then they are killed (failed)
-# threads holding a database connection besides the HTTP and job threads: main (start-up, shutdown), heartbeat,
-# monitor, and one to spare (a listener)
-OTHER_DATABASE_THREADS = 4
 
 
 def usage() -> str:
@@ -48,57 +48,9 @@ def usage() -> str:
     return __doc__.split("\n", 2)[2] + rows + "\n"
 
 
-def _configure_logging() -> None:
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # waitress warns on every queued request under load; the request log already shows latency.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-
-
-def _stop(signum, _frame):
-    LOG.info("%s: shutting down", signal.Signals(signum).name)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second signal ends the process at once
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    # waitress's run() catches this, stops accepting and closes (in-flight requests get waitress's 5 s)
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str]) -> int:
-    from docopt import DocoptExit, docopt  # pylint: disable=import-outside-toplevel
-
-    try:
-        args = docopt(usage(), ["serve", *argv], default_help=False)
-    except DocoptExit as exc:
-        flag = unknown_flag(usage(), argv)
-        message = f"unknown flag: {flag}" if flag else str(exc).splitlines()[0]
-        print(f"Error: {message}\n\n{usage()}", file=sys.stderr)
-        return 2
-    if args["--help"]:
-        print(usage())
-        return 0
-    # every flag but --config and --help is a setting of the same name: --data-dir -> data_dir
-    flags = {name[2:].replace("-", "_"): value for name, value in args.items()
-             if name.startswith("--") and name not in ("--config", "--help")}
-    try:
-        settings = resolve(flags, config_path=args["--config"])
-    except SettingsError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 2
-    _configure_logging()
-    return run(settings)
-
-
-def _jobs(settings):
-    """The sandbox runner (None when this server runs no jobs) with its warning, and the prepared workspace."""
-    # pylint: disable=import-outside-toplevel  # the server side loads only for `serve`
-    from cynode.dispatch.sandbox import make_runner
-    from cynode.dispatch.workspace import Workspace, work_root_for
-
-    runner, warning = make_runner(settings.sandbox) if settings.workers else (None, None)
-    # Jobs outside bubblewrap walk host paths to their work dir, as a job uid when the server is root.
-    walks = os.geteuid() == 0 and runner is not None and runner.name != "bwrap"
-    workspace = Workspace(settings.data_dir, work_root_for(settings.data_dir, settings.work_root, walks))
-    workspace.prepare()
-    return runner, warning, workspace
+    settings = settings_from_argv(usage(), "serve", argv)
+    return settings if isinstance(settings, int) else run(settings)
 
 
 def _open(settings):  # pylint: disable=too-many-locals  # the one place the server's parts are put together
@@ -106,50 +58,29 @@ def _open(settings):  # pylint: disable=too-many-locals  # the one place the ser
     # pylint: disable=import-outside-toplevel  # the server side loads only for `serve`
     from cynode.dispatch import kernel
     from cynode.dispatch.dispatcher import Dispatcher
+    from cynode.dispatch.node import LOCAL_SLUG
     from cynode.inference.client import Backend, Client
-    from cynode.store.store import Store
 
     os.umask(0o077)  # everything the server writes is private to it; jobs never read the data dir
     kernel.set_dumpable(False)  # nor its memory or /proc/PID/environ, even as a job of the same uid
-    runner, warning, workspace = _jobs(settings)  # before the next line: the job uid locks are host-wide, in /tmp
+    runs_jobs = settings.workers > 0 and not settings.no_dispatch
+    runner, warning, workspace = runner_and_workspace(settings, runs_jobs=runs_jobs)  # first: job uid locks are in /tmp
     tempfile.tempdir = private_tempdir(settings.data_dir)
-    store = Store(settings.database, password=resolve_password(settings.database_password_file, os.environ),
-                  max_connections=settings.http_threads + settings.workers + OTHER_DATABASE_THREADS)
+    store = open_store(settings, settings.http_threads)
     store.migrate()
     ensure_admin(store, settings.admin_password, lambda text: LOG.warning("%s", text))
-    box = _secretbox(settings, store)
+    box = load_secretbox(settings, store)
     ensure_system_skill(store)
     notes = (warning,) if warning else ()
+    if settings.no_dispatch:
+        notes += ("gateway only: jobs run on worker nodes",)
     for note in notes:
         LOG.warning("%s", note)
     backend = Backend.from_settings(settings)
     inference = Client(backend) if backend else None  # one client for prompt jobs and chat
-    dispatcher = (Dispatcher(store, runner, settings, workspace, inference, secretbox=box)
-                  if settings.workers else None)
+    dispatcher = (Dispatcher(store, runner, settings, workspace, inference, secretbox=box, node_slug=settings.node_name
+                             or LOCAL_SLUG) if runs_jobs else None)
     return Deps(settings, store, workspace, dispatcher, notes=notes, inference=inference, secretbox=box)
-
-
-def private_tempdir(data_dir: str) -> str:
-    """`<data dir>/tmp`, emptied: where this process's temp files go (request bodies over 1 MiB that bottle and the
-    multipart parser spool to disk), instead of the host's shared /tmp, where jobs of the plain process runner
-    write, other processes clean up, and names alone tell who uploads what."""
-    path = os.path.join(data_dir, "tmp")
-    shutil.rmtree(path, ignore_errors=True)  # a crashed server's spooled bodies
-    os.makedirs(path, mode=0o700)
-    return path
-
-
-def _secretbox(settings, store):
-    """The credentials key (refusing to start on a bad one), and a warning when stored credentials were sealed
-    with another key: they can be rotated, not used."""
-    from cynode.secretbox import SecretBox  # pylint: disable=import-outside-toplevel
-
-    box = SecretBox.load(settings.data_dir, settings.credentials_key)
-    unreadable = store.count_credentials_sealed_by_other_keys(box.kid)
-    if unreadable:
-        LOG.warning("%d credential(s) were sealed with another credentials key than this one (%s): jobs cannot "
-                    "receive them until they are rotated", unreadable, box.kid)
-    return box
 
 
 class _EscapedMessages(logging.Filter):
@@ -208,27 +139,32 @@ def run(settings) -> int:
     try:
         deps = _open(settings)
     except DatabaseUnavailable as exc:
-        print(f"Error: database unreachable ({redact(settings.database)}): {exc}", file=sys.stderr)
+        print(f"Error: {unreachable(settings, exc)}", file=sys.stderr)
         return 2
     except (ApiError, RuntimeError, ValueError, OSError) as exc:
         print(f"Error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         return 2
     host, port = settings.host_port
     server = create_server(make_app(deps), host, port, settings.http_threads, upload_limit(settings.max_body_bytes))
+    keeper = None
     if deps.dispatcher:
         deps.dispatcher.recover()
         deps.dispatcher.start()
+    elif settings.no_dispatch:  # the jobs of a worker that dies still end, even while no other worker lives
+        keeper = LeaseKeeper(deps.store, renew_interval(settings.job_lease_seconds, HEARTBEAT_SECONDS))
+        keeper.start()
     deps.store.release()  # the main thread is done with the database until shutdown
     LOG.info("listening on http://%s:%s database=%s sandbox=%s workers=%d work_root=%s", host,
              server.effective_port, deps.store.backend, deps.dispatcher.runner.name if deps.dispatcher else "-",
-             settings.workers, deps.workspace.work_root)
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+             settings.workers if deps.dispatcher else 0, deps.workspace.work_root)
+    stop_on_signals()
     try:
         server.run()
     finally:
         if deps.dispatcher:
             deps.dispatcher.stop(grace=SHUTDOWN_GRACE_SECONDS)
+        if keeper:
+            keeper.stop()
         deps.store.close()
     LOG.info("stopped")
     return 0

@@ -160,6 +160,13 @@ class Pg8000Database(PooledDatabase, peewee.PostgresqlDatabase):
             self.close()  # back to the pool, which closes it (not reusable); super() connects anew
         return super().cursor(named_cursor)
 
+    def open_unmanaged(self):
+        """A new pg8000 connection in autocommit mode that neither peewee nor the pool tracks (a LISTEN needs one of
+        its own: notifications arriving while it idles would make the pool take it for dead)."""
+        conn = self._adapter.connect(self, **self.connect_params)
+        conn.autocommit = True
+        return conn
+
     def execute_sql(self, sql, params=None):
         """pg8000 raises DatabaseError for every server error; constraint violations (SQLSTATE class 23)
         become IntegrityError here, as they do with psycopg, so callers can tell a taken name from a fault."""

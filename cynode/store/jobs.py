@@ -13,7 +13,6 @@ from cynode.store.prepared import Prepared
 from cynode.store.records import ClaimedJob, JobRecord, utcnow
 from cynode.store.tasks import TERMINAL
 
-LEASE_GRACE_SECONDS = 60
 MAX_CLAIM_ATTEMPTS = 16  # each retry follows another claimer's commit, so this is never reached in practice
 _RETRY = object()
 
@@ -66,9 +65,12 @@ class JobQueries:
             return query.for_update("FOR UPDATE OF t1 SKIP LOCKED") if self.backend == "postgresql" else query
         return Prepared(self.db, build, 2)
 
-    def claim_job(self, worker: str, default_timeout: int, max_running_per_user: int = 0) -> ClaimedJob | None:
+    def claim_job(self, worker: str, lease_seconds: int, max_running_per_user: int = 0) -> ClaimedJob | None:
         """Flip one claimable job to `running` for `worker`, or None. Safe across processes. One write transaction
         claims, stamps the start, moves the task to running and reads what running the job needs (ClaimedJob).
+
+        The claim is a lease of `lease_seconds` under the job's next attempt number: the worker's node renews it
+        (renew_leases); once it runs out, any node fails the job (recover_jobs) and the worker's finish is refused.
 
         Fair: the user served least recently goes first, with their oldest claimable job; users at
         `max_running_per_user` (0 = no cap) are passed over. SQLite transactions begin IMMEDIATE (one writer at a
@@ -79,12 +81,12 @@ class JobQueries:
         skipped = set()
         for _ in range(MAX_CLAIM_ATTEMPTS):
             with self.db.atomic():
-                outcome = self._claim_attempt(worker, default_timeout, max_running_per_user, skipped)
+                outcome = self._claim_attempt(worker, lease_seconds, max_running_per_user, skipped)
             if outcome is not _RETRY:
                 return outcome
         return None
 
-    def _claim_attempt(self, worker: str, default_timeout: int, cap: int, skipped: set):
+    def _claim_attempt(self, worker: str, lease_seconds: int, cap: int, skipped: set):
         candidates = [row for row in self.db.execute_sql(self._claim_candidates, (cap, cap)).fetchall()
                       if row[0] not in skipped]
         if not candidates:
@@ -98,8 +100,7 @@ class JobQueries:
             return _RETRY
         now = utcnow()
         job_id, task_id = rows[0][(Job, "id")], rows[0][(Job, "task")]
-        timeout = rows[0][(Task, "timeout_seconds")] or default_timeout
-        lease_until = now + timedelta(seconds=timeout + LEASE_GRACE_SECONDS)
+        lease_until = now + timedelta(seconds=lease_seconds)
         flipped = self._start_job.rows(job_id, str(uuid.uuid4()), worker, now, lease_until)
         if not flipped:
             return _RETRY
@@ -109,10 +110,11 @@ class JobQueries:
 
     @functools.cached_property
     def _start_job(self) -> Prepared:
-        """Flip a job that is still queued to running under a new lease; the job as it is then, or no row
-        (params: job, lease id, worker, now, lease expiry)."""
+        """Flip a job that is still queued to running under a new lease and attempt; the job as it is then, or no
+        row (params: job, lease id, worker, now, lease expiry)."""
         return Prepared(self.db, lambda job, lease, worker, now, until: (
-            Job.update(status="running", lease_id=lease, claimed_by=worker, started_at=now, lease_expires_at=until)
+            Job.update(status="running", lease_id=lease, claimed_by=worker, started_at=now, lease_expires_at=until,
+                       attempt=Job.attempt + 1)
             .where((Job.id == job) & (Job.status == "queued")).returning(Job)), 5)
 
     @functools.cached_property
@@ -133,8 +135,8 @@ class JobQueries:
             if job["seq"] == 0 else ()
         return ClaimedJob(id=job["id"], task_id=job["task"], seq=job["seq"], kind=job["kind"],
                           payload=json.loads(job["payload"]), status=job["status"], result=job["result"],
-                          lease_id=job["lease_id"], created_at=job["created_at"], started_at=job["started_at"],
-                          ended_at=job["ended_at"], owner_id=owner, timeout_seconds=timeout_seconds,
+                          lease_id=job["lease_id"], attempt=job["attempt"], created_at=job["created_at"],
+                          started_at=job["started_at"], ended_at=job["ended_at"], owner_id=owner, timeout_seconds=timeout_seconds,
                           has_later=bool(self._later_job.rows(job["task"], job["seq"])), attachments=attachments)
 
     @functools.cached_property
@@ -147,14 +149,15 @@ class JobQueries:
         """Store a job's result and settle its task, with the outputs it leaves (`artifacts`, as add_artifacts
         takes them) added in the same write transaction; returns the task's status after that.
 
-        Guarded by the lease, so a stale worker changes nothing (returns None). A job canceled while it ran
+        Fenced by the lease and attempt, so a worker whose lease ran out (the job was failed meanwhile, and its
+        lease revoked) changes nothing (returns None). A job canceled while it ran
         keeps `canceled` but gets its partial output. A failure fails the task and cancels the jobs after it;
         the last job completing completes the task.
         """
         now = utcnow()
         with self.db.atomic():
             self.add_artifacts(job.task_id, artifacts)
-            if not self._store_result.count(json.dumps(result), now, job.id, job.lease_id):
+            if not self._store_result.count(json.dumps(result), now, job.id, job.lease_id, job.attempt):
                 return None
             if self._settle_job.count(status, job.id, job.lease_id):
                 if status != "completed":
@@ -167,9 +170,10 @@ class JobQueries:
 
     @functools.cached_property
     def _store_result(self) -> Prepared:
-        """A job's result and end, if the lease is still this one (params: result JSON, now, job, lease id)."""
-        return Prepared(self.db, lambda result, now, job, lease: Job.update(result=result, ended_at=now).where(
-            (Job.id == job) & (Job.lease_id == lease)), 4)
+        """A job's result and end, if the lease and attempt are still these (params: result JSON, now, job, lease
+        id, attempt)."""
+        return Prepared(self.db, lambda result, now, job, lease, attempt: Job.update(result=result, ended_at=now)
+                        .where((Job.id == job) & (Job.lease_id == lease) & (Job.attempt == attempt)), 5)
 
     @functools.cached_property
     def _settle_job(self) -> Prepared:
@@ -224,9 +228,22 @@ class JobQueries:
                                            & (Task.updated_at < cutoff))
         return [row.id for row in query]
 
+    def renew_leases(self, lease_ids: list[str], lease_seconds: int) -> set[str]:
+        """Extend these leases (the jobs a node is running) to `lease_seconds` from now; the ids still held. One
+        missing was revoked (its job failed after the lease ran out, or it ended), so its worker must stop."""
+        if not lease_ids:
+            return set()
+        until = utcnow() + timedelta(seconds=lease_seconds)
+        held = Job.update(lease_expires_at=until).where(Job.lease_id.in_(lease_ids) & (Job.status == "running"))
+        with self.db.atomic():
+            held.execute()
+            return {row.lease_id for row in Job.select(Job.lease_id).where(
+                Job.lease_id.in_(lease_ids) & (Job.status == "running"))}
+
     def recover_jobs(self, result: dict, *, expired_only: bool) -> int:
         """Fail jobs left `running` by a dead process (all of them, or only those whose lease ran out), storing
-        `result` (the dispatcher's dispatch-error result) as theirs.
+        `result` (the dispatcher's dispatch-error result) as theirs and revoking their leases, so the worker that
+        held one can no longer write a result.
 
         Never re-queued: commands may not be idempotent. Returns how many jobs were failed.
         """
@@ -238,7 +255,8 @@ class JobQueries:
         with self.db.atomic():
             stale = list(Job.select(Job.id, Job.task).where(where))
             for row in stale:
-                Job.update(status="failed", result=result, ended_at=now).where(Job.id == row.id).execute()
+                Job.update(status="failed", result=result, ended_at=now, lease_id=None).where(
+                    (Job.id == row.id) & (Job.status == "running")).execute()
                 self._fail_task.count(row.task_id, now)
                 self._cancel_queued.count(row.task_id, now)
         return len(stale)

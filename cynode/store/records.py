@@ -77,6 +77,7 @@ class JobRecord:  # pylint: disable=too-many-instance-attributes
     created_at: datetime.datetime
     started_at: datetime.datetime | None
     ended_at: datetime.datetime | None
+    attempt: int = 0  # claims so far: with lease_id, the fence on writing the result
 
 
 @dataclass(frozen=True)

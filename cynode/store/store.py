@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import peewee
 
-from cynode.store import migrations
+from cynode.store import migrations, signals
 from cynode.store.audit import AuditQueries
 from cynode.store.chat import ChatQueries
 from cynode.store.credentials import CredentialQueries
@@ -56,6 +56,11 @@ class Store(TaskQueries, JobQueries, ChatQueries, TokenQueries, AuditQueries, No
     def ping(self) -> None:
         """Raise when the database cannot answer a trivial query."""
         self.db.execute_sql("SELECT 1").fetchone()
+
+    def job_listener(self) -> signals.Listener | None:
+        """PostgreSQL: notifications of new tasks and cancels from every process on the database; SQLite: None
+        (one process, which wakes its own threads)."""
+        return signals.Listener(self.db.open_unmanaged) if self.backend == "postgresql" else None
 
     def release(self) -> None:
         """This thread is done with the database for now (a request ended): on PostgreSQL its connection goes back

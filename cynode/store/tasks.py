@@ -7,6 +7,7 @@ import uuid
 import peewee
 
 from cynode.contract import TaskStatus
+from cynode.store import signals
 from cynode.store.models import Artifact, Job, Task
 from cynode.store.prepared import Prepared
 from cynode.store.records import ArtifactRecord, JobRecord, TaskRecord, from_model, from_row, utcnow
@@ -30,6 +31,7 @@ class TaskQueries:
     """Mixed into Store; `self.db` is the open database."""
 
     db: peewee.Database
+    backend: str
 
     def create_task(self, owner_id: str, name: str | None, input_mode: str, prompt: str,  # pylint: disable=R0913
                     jobs: list[tuple[str, dict]], *, timeout_seconds: int | None = None,
@@ -52,6 +54,7 @@ class TaskQueries:
                                       "created_at": now}
                                      for seq, (kind, payload) in enumerate(jobs)]).execute()
                     self.add_artifacts(row.id, attachments)
+                    signals.notify(self.db, self.backend, signals.JOBS)
                     return task_record(row)
             except peewee.IntegrityError:
                 continue  # another create took the same name in between; pick again
@@ -123,12 +126,17 @@ class TaskQueries:
             if row is None or row.status in TERMINAL:
                 return (row.status if row else "missing"), []
             running = self._cancel(Job.task == task_id, Task.id == task_id)
+            if running:
+                signals.notify(self.db, self.backend, signals.CANCELS)
         return row.status, running
 
     def cancel_tasks_of(self, owner_id: str) -> list[str]:
         """Cancel every unfinished task of a user, as cancel_task does one (the caller holds the transaction).
         Returns the ids of their jobs that were running."""
-        return self._cancel(Job.owner == owner_id, Task.owner == owner_id)
+        running = self._cancel(Job.owner == owner_id, Task.owner == owner_id)
+        if running:
+            signals.notify(self.db, self.backend, signals.CANCELS)
+        return running
 
     @staticmethod
     def _cancel(jobs, tasks) -> list[str]:

@@ -191,7 +191,7 @@ Feature: cynork interactive shell and shell completion
 
     Examples:
       | words                                  | candidates                             |
-      | cynode ''                              | serve cli version                      |
+      | cynode ''                              | serve worker cli version               |
       | cynode cli ta                          | task                                   |
       | cynode cli task artifacts ''           | list get                               |
       | cynode cli task list --st              | --status                               |

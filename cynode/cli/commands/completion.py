@@ -12,7 +12,7 @@ import sys
 from cynode.cli.main import COMPLETE
 
 # `cynode`'s own subcommands before `cli` (cynode/__main__.py's usage; importing it would reach the server side)
-TOP_LEVEL = ("serve", "cli", "version")
+TOP_LEVEL = ("serve", "worker", "cli", "version")
 
 # bash splits `--output=js` at `=`; the engine answers whole words (`--output=json`), so the part up to `=` that
 # bash will not replace is cut off again. Words with spaces or quotes are quoted for the command line.

@@ -5,7 +5,7 @@ the notes are caveats such as unisolated jobs, and the state is `ok`, `unconfigu
 of the last two makes the server unready: command and script tasks still run, prompt tasks then fail with a
 message saying why, and every replica behind a balancer shares the one backend anyway. A node an admin disabled
 or drained is a note too, not unreadiness: the API still serves, and the queue waits for another node or for
-its enable.
+its enable. So is a gateway started with --no-dispatch: `cynode worker` processes run its jobs.
 """
 
 from cynode.server.deps import Reply
@@ -23,10 +23,10 @@ def readyz(deps, _req):
         deps.store.ping()
     except Exception as exc:  # pylint: disable=broad-exception-caught  # any database failure means not ready
         return Reply(503, f"database unavailable: {type(exc).__name__}", TEXT)
-    if deps.dispatcher is None or deps.dispatcher.stopping:
+    if (deps.dispatcher is None and not deps.settings.no_dispatch) or (deps.dispatcher and deps.dispatcher.stopping):
         return Reply(503, "dispatcher not running", TEXT)
     inference = deps.inference_probe.state() if deps.inference_probe else "unconfigured"
-    notes = (*deps.notes, *deps.dispatcher.node.notes())
+    notes = (*deps.notes, *(deps.dispatcher.node.notes() if deps.dispatcher else ()))
     return Reply(200, "; ".join(("ready", *notes, f"inference: {inference}")), TEXT)
 
 

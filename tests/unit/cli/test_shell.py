@@ -111,7 +111,7 @@ def test_history_without_a_file(tmp_path):
 def test_completion_scripts_name_the_programs_and_call_back(cli):
     bash = cli("completion", "bash").stdout
     assert "complete -F _cynode_cli_complete cynode cynork" in bash and " __complete " in bash
-    assert 'compgen -W "serve cli version"' in bash
+    assert 'compgen -W "serve worker cli version"' in bash
     assert sorted(TOP_LEVEL) == sorted(line.split()[1] for line in USAGE.splitlines()[1:])
     zsh = cli("completion", "zsh")
     assert zsh.stdout.startswith("#compdef cynode cynork") and zsh.stdout.endswith("fi\n")

@@ -13,6 +13,7 @@ import urllib.request
 
 import pytest
 
+from cynode import daemon
 from cynode.server import serve
 from cynode.settings import SPECS
 from cynode.store.store import Store
@@ -150,10 +151,15 @@ def test_serve_starts_announces_the_admin_password_and_stops_cleanly_on_sigterm(
 
 
 def test_the_servers_temp_files_go_to_a_private_dir_in_the_data_dir_emptied_at_start(tmp_path):
-    leftover = tmp_path / "tmp" / "tmpabc123"
-    leftover.parent.mkdir()
-    leftover.write_bytes(b"a crashed server's spooled upload")
-    path = serve.private_tempdir(str(tmp_path))
-    assert path == str(tmp_path / "tmp")
+    """Each process sharing a data dir (scale-out) has its own; a dead process's is removed, a live one's kept."""
+    child = subprocess.Popen(["true"])  # pylint: disable=consider-using-with  # its pid is no longer alive
+    child.wait()
+    for owner, content in ((str(child.pid), b"a crashed server's spooled upload"), ("1", b"a live process's"),
+                           ("tmpabc123", b"from an older build")):
+        (tmp_path / "tmp" / owner).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "tmp" / owner / "body").write_bytes(content)
+    path = daemon.private_tempdir(str(tmp_path))
+    assert path == str(tmp_path / "tmp" / str(os.getpid()))
     assert os.listdir(path) == []
     assert os.stat(path).st_mode & 0o777 == 0o700
+    assert sorted(os.listdir(tmp_path / "tmp")) == sorted(["1", str(os.getpid())])

@@ -28,6 +28,7 @@ from cynode.store.records import utcnow
 LOG = logging.getLogger("cynode.dispatch")
 POLL_SECONDS = 1.0  # idle re-check for jobs queued by other processes
 MONITOR_SECONDS = 1.0  # how often running jobs are checked for a cancel made by another process
+LISTEN_SECONDS = 1.0  # the listener's longest wait: how soon it notices a stop
 SWEEP_SECONDS = 600.0
 
 
@@ -175,8 +176,9 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
 
     def _heartbeat_loop(self) -> None:
         """Every heartbeat_seconds, or at once when woken: stamp the node, take its status, apply a new
-        configuration (claiming that may resume wakes every worker); renew this node's leases, and fail the jobs
-        of nodes that stopped renewing theirs."""
+        configuration (claiming that may resume wakes every worker); renew this node's leases, fail the jobs of
+        nodes that stopped renewing theirs, and kill what the jobs of a dead process on this host left running
+        (plain-process jobs outlive their worker; bubblewrap's die with it)."""
         outage = Outage()
         while True:
             self.node.beat.wait(self.node.heartbeat_seconds)
@@ -189,6 +191,8 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
                         self._wake_all()
                     self._renew_leases()
                     fail_expired(self.store)
+                    if self.runner.reap_orphans():  # a worker on this host died: its jobs' processes go too
+                        LOG.warning("killed processes left running by jobs of a dead process on this host")
             except Exception:  # pylint: disable=broad-exception-caught  # a bug must not end the heartbeat
                 LOG.exception("node heartbeat failed")
 
@@ -203,7 +207,7 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
     def _listen_loop(self) -> None:
         """PostgreSQL: a task created through any process wakes a worker here; a cancel is checked at once."""
         while not self._stopping.is_set():
-            channels = self._listener.wait(POLL_SECONDS)
+            channels = self._listener.wait(LISTEN_SECONDS)
             created = channels.count(signals.JOBS)
             if created > 1:
                 self._wake_all()

@@ -32,7 +32,8 @@ class Listener:
         self._lost = False  # the connection failed: said once, said again when it is back
 
     def wait(self, timeout: float) -> list[str]:
-        """Block up to `timeout` seconds for notifications; the channel of each one received (may be empty)."""
+        """Block up to `timeout` seconds for notifications; the channel of each one received (may be empty). Once
+        listening again after a loss it reports every channel at once: what was sent meanwhile is lost."""
         try:
             if self._conn is None:
                 self._conn = self._connect()
@@ -41,6 +42,7 @@ class Listener:
                 if self._lost:
                     LOG.info("job notifications are back")
                     self._lost = False
+                    return [JOBS, CANCELS]
             # pg8000 reads notifications only while it reads a reply: wait for the socket, then ask a trivial
             # query, whose reply comes after every notification already sent. (A notification read ahead with
             # that reply is seen at the next wait, at most `timeout` later.)

@@ -3,7 +3,7 @@
 import multiprocessing
 import threading
 
-TIMEOUT = 300  # the default job timeout the claimers pass
+TIMEOUT = 300  # the lease the claimers take, in seconds
 
 
 def claim_in_threads(store, count: int, cap: int = 0) -> list[str]:

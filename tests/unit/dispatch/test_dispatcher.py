@@ -1,17 +1,23 @@
 """The dispatcher over a real SQLite store, real workspace and the real process runner: nothing of ours mocked."""
 
 import json
+import os
+import subprocess
 import time
 from datetime import timedelta
 
 import pytest
 
+from cynode.dispatch import dispatcher as dispatcher_module
 from cynode.dispatch.dispatcher import Dispatcher
+from cynode.dispatch.jobusers import NOGROUP, UidPool
 from cynode.dispatch.prompt import INFERENCE_NOT_CONFIGURED
 from cynode.dispatch.sandbox import ProcessRunner
 from cynode.dispatch.workspace import Workspace
 from cynode.store.records import utcnow
 from cynode.store.store import Store
+from tests.support.pg import PrivateDatabase, base_url
+from tests.support.pg import connect as pg_connect
 from tests.support.server import make_settings
 
 
@@ -230,3 +236,89 @@ def test_with_a_running_cap_a_users_jobs_wait_while_others_run(tmp_path):
     assert a2.started_at >= a1.ended_at  # never two of alice's at once
     assert b1.started_at < a1.ended_at  # bob did not wait for her
     store.close()
+
+
+def test_the_heartbeat_renews_leases_a_third_of_a_lease_apart(tmp_path):
+    dispatcher, store = _dispatcher(tmp_path, workers=1, job_lease_seconds=3)
+    try:
+        assert dispatcher.node.heartbeat_seconds == 1
+        task = _running_sleeper(dispatcher, store, store.create_user("owner", None))
+        time.sleep(4.5)  # past the first lease: only renewals keep the job alive
+        assert store.task_by_id(task.id).status == "running"
+    finally:
+        dispatcher.stop(grace=0)
+        store.close()
+
+
+def test_a_job_whose_lease_another_node_revoked_is_killed_and_its_result_refused(tmp_path, caplog):
+    """This node lost the database for longer than a lease: another node failed the job meanwhile. The next
+    renewal finds the lease gone, kills the job, and the job's own end changes nothing."""
+    dispatcher, store = _dispatcher(tmp_path, workers=1, job_lease_seconds=3, job_kill_grace_seconds=1)
+    try:
+        task = _running_sleeper(dispatcher, store, store.create_user("owner", None))
+        store.db.execute_sql(f"UPDATE job SET lease_expires_at = {store.db.param}",
+                             (utcnow() - timedelta(seconds=1),))
+        assert store.recover_jobs({"version": 1, "status": "failed", "error": "lease ran out"},
+                                  expired_only=True) == 1
+        _wait(lambda: "result refused" in caplog.text)
+        [job] = store.jobs_for_task(task.id)
+        assert job.status == "failed" and json.loads(job.result)["error"] == "lease ran out"
+    finally:
+        dispatcher.stop(grace=0)
+        store.close()
+
+
+@pytest.fixture(name="pg_url")
+def fixture_pg_url():
+    try:
+        database = PrivateDatabase(pg_connect(base_url()))
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # any failure to connect means: skip
+        pytest.skip(f"PostgreSQL not reachable at {base_url()} (set CYNODE_TEST_PG_URL): {exc}")
+    yield database.url
+    database.close()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_work_from_another_process_arrives_by_notification_not_by_polling(tmp_path, pg_url,
+                                                                                         monkeypatch):
+    """With polling slowed to 30 s, a task created and then canceled through another connection (as a gateway
+    process would) still starts and is killed at once: LISTEN/NOTIFY carried both."""
+    monkeypatch.setattr(dispatcher_module, "POLL_SECONDS", 30.0)
+    monkeypatch.setattr(dispatcher_module, "MONITOR_SECONDS", 30.0)
+    dispatcher, store = _dispatcher(tmp_path, workers=1, database=pg_url, job_kill_grace_seconds=1)
+    gateway = Store(pg_url)
+    try:
+        owner = gateway.create_user("owner", None)
+        dispatcher.start()
+        time.sleep(0.3)  # the worker is idle in its 30 s wait
+        task = _task(gateway, owner, "exec sleep 300")
+        _wait(lambda: gateway.task_by_id(task.id).status == "running", timeout=5)
+        gateway.cancel_task(task.id)
+        _wait(lambda: gateway.jobs_for_task(task.id)[0].result is not None, timeout=5)
+        assert json.loads(gateway.jobs_for_task(task.id)[0].result)["error"] == "canceled"
+    finally:
+        dispatcher.stop(grace=0)
+        store.close()
+        gateway.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="job uids exist only when the runner is root")
+def test_the_heartbeat_kills_what_the_jobs_of_a_dead_worker_on_this_host_left_running(tmp_path):
+    """A worker killed with -9 leaves its plain-process jobs running under their uids, now held by nobody."""
+    pool = UidPool()
+    uid = pool.acquire()
+    orphan = subprocess.Popen(["sleep", "300"], user=uid, group=NOGROUP)  # pylint: disable=consider-using-with
+    pool.release(uid)  # the worker holding it "died"
+    settings = make_settings(tmp_path, workers=1)
+    store = Store(settings.database)
+    store.migrate()
+    workspace = Workspace(settings.data_dir)
+    workspace.prepare()
+    dispatcher = Dispatcher(store, ProcessRunner(), settings, workspace, heartbeat_seconds=0.2)
+    try:
+        dispatcher.start()
+        assert orphan.wait(timeout=10) == -9
+    finally:
+        orphan.kill()
+        dispatcher.stop(grace=0)
+        store.close()

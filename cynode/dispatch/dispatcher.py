@@ -23,6 +23,7 @@ from cynode.dispatch.node import HEARTBEAT_SECONDS, LOCAL_SLUG, LocalNode
 from cynode.dispatch.outage import Outage
 from cynode.dispatch.outcome import CRASHED, LEASE_EXPIRED, RESTARTED, Outcome
 from cynode.store import signals
+from cynode.store.database import DatabaseUnavailable
 from cynode.store.records import utcnow
 
 LOG = logging.getLogger("cynode.dispatch")
@@ -152,6 +153,9 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
             self._leases[job.id] = job.lease_id
         try:
             execute(self, job, cancel)
+        except DatabaseUnavailable as exc:  # an outage, not a crash: the lease, no longer renewed, runs out
+            LOG.warning("job %s: its result could not be stored (database unavailable: %s); it fails when its "
+                        "lease runs out", job.id, exc)
         except Exception:  # pylint: disable=broad-exception-caught  # a bug must not kill the worker thread
             LOG.exception("job %s crashed the runner", job.id)
             outcome = Outcome.dispatch_error(CRASHED)

@@ -33,3 +33,15 @@ Feature: cynode serve on PostgreSQL: clear start-up errors, a password kept out 
     Then within 10 seconds "/readyz" answers 200
     And the admin can sign in again
     And a command task "echo hi" runs to "completed"
+
+  @req_scaleout_0001 @spec_db_outage
+  Scenario: a job that ends while the database is away fails once its lease runs out, without a traceback
+    Given a server on PostgreSQL through a network that can be cut, with job leases of 3 seconds
+    And the admin is signed in
+    And a command task "sleep 2" is running
+    When the network to the database is cut
+    And 4 seconds pass
+    And the network to the database is restored
+    Then within 15 seconds the task is "failed"
+    And its job's error says "stopped renewing its lease"
+    And the server log holds no traceback

@@ -4,10 +4,11 @@ file, and an outage made by cutting a TCP proxy between the server and the datab
 The scenarios that need PostgreSQL skip, with the reason, when no server answers at CYNODE_TEST_PG_URL.
 """
 
+import json
 import secrets
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -35,7 +36,7 @@ class PgWorld:  # pylint: disable=too-many-instance-attributes  # one scenario's
     password: str | None = None
     password_file: Path | None = None
     token: str | None = None
-    cleanups: list = field(default_factory=list)
+    task_id: str | None = None
 
     def database_url(self) -> str:
         if self.database is None:
@@ -140,12 +141,14 @@ def _not_in_log(pg):
 # --- an outage ------------------------------------------------------------------------------------------------------
 
 
-@given("a server on PostgreSQL through a network that can be cut")
-def _serve_through_proxy(pg):
+@given(parsers.re(r"a server on PostgreSQL through a network that can be cut(?:, with job leases of "
+                  r"(?P<lease>\d+) seconds)?"))
+def _serve_through_proxy(pg, lease):
     parts = urlsplit(pg.database_url())
     pg.proxy = TcpProxy((parts.hostname, parts.port or 5432)).start()
     netloc = f"{parts.netloc.rpartition('@')[0]}@127.0.0.1:{pg.proxy.port}"
-    pg.start_server({"CYNODE_DATABASE": urlunsplit(parts._replace(netloc=netloc))})
+    pg.start_server({"CYNODE_DATABASE": urlunsplit(parts._replace(netloc=netloc)),
+                     **({"CYNODE_JOB_LEASE_SECONDS": lease} if lease else {})})
 
 
 @given("the admin is signed in")
@@ -200,15 +203,52 @@ def _sign_in_again(pg):
     pg.token = pg.server.login("admin", ADMIN_PASSWORD)["access_token"]
 
 
-@then(parsers.parse('a command task "{command}" runs to "{status}"'))
-def _command_task(pg, command, status):
-    started = time.monotonic()
+def _create_task(pg, command: str) -> None:
     created = pg.server.send("POST", "/v1/tasks", token=pg.token,
                              body={"input_mode": "commands", "commands": [command]})
     assert created.status in (200, 201), created.body
-    while (task := pg.server.send("GET", f"/v1/tasks/{created.json['id']}", token=pg.token).json)["status"] \
-            in ("queued", "running"):
-        assert time.monotonic() - started < TASK_TIMEOUT, task
+    pg.task_id = created.json["id"]
+
+
+def _task_leaves(pg, statuses: tuple[str, ...], seconds: float) -> dict:
+    """The task once its status is none of `statuses` (polled; fails after `seconds`)."""
+    started = time.monotonic()
+    while (task := pg.server.send("GET", f"/v1/tasks/{pg.task_id}", token=pg.token).json)["status"] in statuses:
+        assert time.monotonic() - started < seconds, task
         time.sleep(0.05)
+    return task
+
+
+@then(parsers.parse('a command task "{command}" runs to "{status}"'))
+def _command_task(pg, command, status):
+    started = time.monotonic()
+    _create_task(pg, command)
+    task = _task_leaves(pg, ("queued", "running"), TASK_TIMEOUT)
     assert task["status"] == status, task
     print(f"task {task['status']} {time.monotonic() - started:.2f} s after it was created")
+
+
+@given(parsers.parse('a command task "{command}" is running'))
+def _running_task(pg, command):
+    _create_task(pg, command)
+    assert _task_leaves(pg, ("queued",), TASK_TIMEOUT)["status"] == "running"
+
+
+@when(parsers.parse("{seconds:d} seconds pass"))
+def _seconds_pass(seconds):
+    time.sleep(seconds)
+
+
+@then(parsers.parse('within {seconds:d} seconds the task is "{status}"'))
+def _task_is(pg, seconds, status):
+    started = time.monotonic()
+    task = _task_leaves(pg, ("queued", "running"), seconds)
+    assert task["status"] == status, task
+    print(f"task {task['status']} {time.monotonic() - started:.2f} s after the restore")
+
+
+@then(parsers.parse('its job\'s error says "{text}"'))
+def _job_error(pg, text):
+    result = pg.server.send("GET", f"/v1/tasks/{pg.task_id}/result", token=pg.token).json
+    [job] = result["jobs"]
+    assert text in json.loads(job["result"])["error"], job

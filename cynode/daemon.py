@@ -8,6 +8,9 @@ import signal
 import sys
 
 LOG = logging.getLogger("cynode")
+# threads holding a database connection besides the HTTP and job threads: main (start-up, shutdown), heartbeat,
+# monitor, and one to spare (the lease keeper of `serve --no-dispatch`); the LISTEN connection is not the pool's
+OTHER_DATABASE_THREADS = 4
 
 
 def settings_from_argv(doc: str, command: str, argv: list[str], check=None):
@@ -100,6 +103,24 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def open_store(settings, http_threads: int = 0):
+    """The store: on PostgreSQL the password from database_password_file, else PGPASSWORD, else the URL (so it
+    need not sit in a command line), and a pool as large as this process's threads that use the database."""
+    # pylint: disable=import-outside-toplevel  # the store loads only for a daemon
+    from cynode.store.database import resolve_password
+    from cynode.store.store import Store
+
+    return Store(settings.database, password=resolve_password(settings.database_password_file, os.environ),
+                 max_connections=http_threads + settings.workers + OTHER_DATABASE_THREADS)
+
+
+def unreachable(settings, exc) -> str:
+    """The one line for a database that cannot be reached at start: the URL without its password, and why."""
+    from cynode.store.database import redact  # pylint: disable=import-outside-toplevel
+
+    return f"database unreachable ({redact(settings.database)}): {exc}"
 
 
 def load_secretbox(settings, store):

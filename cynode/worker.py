@@ -29,8 +29,10 @@ import socket
 import sys
 import threading
 
-from cynode.daemon import load_secretbox, runner_and_workspace, settings_from_argv, stop_on_signals
+from cynode.daemon import (load_secretbox, open_store, runner_and_workspace, settings_from_argv, stop_on_signals,
+                           unreachable)
 from cynode.settings import SettingsError
+from cynode.store.database import DatabaseUnavailable
 
 LOG = logging.getLogger("cynode")
 SHUTDOWN_GRACE_SECONDS = 10  # as serve: running jobs get this long to finish on SIGTERM, then they are killed
@@ -60,14 +62,13 @@ def _open(settings):
     from cynode.dispatch import kernel
     from cynode.dispatch.dispatcher import Dispatcher
     from cynode.inference.client import Backend, Client
-    from cynode.store.store import Store
 
     os.umask(0o077)  # everything the worker writes is private to it; jobs never read the data dir
     kernel.set_dumpable(False)
     runner, warning, workspace = runner_and_workspace(settings, runs_jobs=True)
     if warning:
         LOG.warning("%s", warning)
-    store = Store(settings.database)
+    store = open_store(settings)
     store.migrate()
     box = load_secretbox(settings, store)
     backend = Backend.from_settings(settings)
@@ -78,6 +79,9 @@ def _open(settings):
 def run(settings) -> int:
     try:
         dispatcher = _open(settings)
+    except DatabaseUnavailable as exc:
+        print(f"Error: {unreachable(settings, exc)}", file=sys.stderr)
+        return 2
     except (RuntimeError, ValueError, OSError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2

@@ -20,8 +20,10 @@ from datetime import timedelta
 from cynode.dispatch.jobrun import execute
 from cynode.dispatch.leases import fail_expired, renew_interval
 from cynode.dispatch.node import HEARTBEAT_SECONDS, LOCAL_SLUG, LocalNode
+from cynode.dispatch.outage import Outage
 from cynode.dispatch.outcome import CRASHED, LEASE_EXPIRED, RESTARTED, Outcome
 from cynode.store import signals
+from cynode.store.database import DatabaseUnavailable
 from cynode.store.records import utcnow
 
 LOG = logging.getLogger("cynode.dispatch")
@@ -151,6 +153,9 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
             self._leases[job.id] = job.lease_id
         try:
             execute(self, job, cancel)
+        except DatabaseUnavailable as exc:  # an outage, not a crash: the lease, no longer renewed, runs out
+            LOG.warning("job %s: its result could not be stored (database unavailable: %s); it fails when its "
+                        "lease runs out", job.id, exc)
         except Exception:  # pylint: disable=broad-exception-caught  # a bug must not kill the worker thread
             LOG.exception("job %s crashed the runner", job.id)
             outcome = Outcome.dispatch_error(CRASHED)
@@ -162,11 +167,13 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
         return True
 
     def _work_loop(self) -> None:
+        outage = Outage()
         while not self._stopping.is_set():
             try:
-                if self.run_once():
-                    continue
-            except Exception:  # pylint: disable=broad-exception-caught  # e.g. the database is briefly away
+                with outage:
+                    if self.run_once():
+                        continue
+            except Exception:  # pylint: disable=broad-exception-caught  # a bug must not kill the worker thread
                 LOG.exception("dispatcher could not claim a job")
             with self._wake:
                 self._wake.wait(POLL_SECONDS)
@@ -176,19 +183,21 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
         configuration (claiming that may resume wakes every worker); renew this node's leases, fail the jobs of
         nodes that stopped renewing theirs, and kill what the jobs of a dead process on this host left running
         (plain-process jobs outlive their worker; bubblewrap's die with it)."""
+        outage = Outage()
         while True:
             self.node.beat.wait(self.node.heartbeat_seconds)
             self.node.beat.clear()
             if self._stopping.is_set():
                 return
             try:
-                if self.node.heartbeat():
-                    self._wake_all()
-                self._renew_leases()
-                fail_expired(self.store)
-                if self.runner.reap_orphans():  # a worker on this host died: its jobs' processes go too
-                    LOG.warning("killed processes left running by jobs of a dead process on this host")
-            except Exception:  # pylint: disable=broad-exception-caught  # e.g. the database is briefly away
+                with outage:
+                    if self.node.heartbeat():
+                        self._wake_all()
+                    self._renew_leases()
+                    fail_expired(self.store)
+                    if self.runner.reap_orphans():  # a worker on this host died: its jobs' processes go too
+                        LOG.warning("killed processes left running by jobs of a dead process on this host")
+            except Exception:  # pylint: disable=broad-exception-caught  # a bug must not end the heartbeat
                 LOG.exception("node heartbeat failed")
 
     def _renew_leases(self) -> None:
@@ -223,10 +232,12 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
 
     def _monitor_loop(self) -> None:
         """Cancels made through another process (a fallback for missed notifications), and the work-dir sweep."""
+        outage = Outage()
         while not self._stopping.wait(MONITOR_SECONDS):
             try:
-                self._stop_canceled()
-                self._sweep()
+                with outage:
+                    self._stop_canceled()
+                    self._sweep()
             except Exception:  # pylint: disable=broad-exception-caught
                 LOG.exception("dispatcher monitor failed")
 

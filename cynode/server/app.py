@@ -17,8 +17,10 @@ from cynode.server.errors import PROBLEM_CONTENT_TYPE, ApiError, openai_error_bo
 from cynode.server.jsonio import text_problem
 from cynode.server import routes
 from cynode.server.routes import chat as chat_routes
+from cynode.store.database import DatabaseUnavailable
 
 LOG = logging.getLogger("cynode.http")
+DATABASE_RETRY_SECONDS = 5  # Retry-After while the database is away: the server reconnects by itself
 ROUTE_MODULES = routes.modules()
 
 bottle.BaseRequest.MEMFILE_MAX = 1024 * 1024  # bodies above 1 MiB spool to a temp file instead of memory
@@ -68,6 +70,11 @@ def _bind(deps, handler):
             return _problem(exc.status, exc.detail, exc.headers, exc.code)
         except bottle.HTTPError as exc:  # e.g. bottle's parser on a malformed multipart body (400)
             return _problem(exc.status_code, str(exc.body or ""))
+        except DatabaseUnavailable as exc:  # an outage, not a bug: one line, no traceback, and a 503 to retry
+            LOG.warning("database unavailable request_id=%s: %s", bottle.request.environ.get("cynode.request_id"),
+                        exc)
+            return _problem(503, "database unavailable", {"Retry-After": str(DATABASE_RETRY_SECONDS)},
+                            "database_unavailable")
         except Exception:  # pylint: disable=broad-exception-caught  # last line: a 500, never a traceback out
             LOG.exception("unhandled error request_id=%s", bottle.request.environ.get("cynode.request_id"))
             return _problem(500, "Internal server error")
@@ -104,7 +111,7 @@ def make_app(deps) -> "RequestLog":
         if problem:
             raise bottle.HTTPError(400, problem)
 
-    return RequestLog(app)
+    return RequestLog(app, deps.store.release)
 
 
 def url_problem(environ) -> str | None:
@@ -170,10 +177,12 @@ def server_problem(status: int, detail: str, method, path) -> tuple[str, list, b
 
 class RequestLog:
     """WSGI wrapper: a request id for every request and one log line for it (never bodies or tokens), written
-    when the server closes the response body, so a streamed answer is logged with its whole duration."""
+    when the server closes the response body, so a streamed answer is logged with its whole duration. Then
+    `release()` (the store's): the thread's database connection goes back to the pool."""
 
-    def __init__(self, app):
+    def __init__(self, app, release=lambda: None):
         self.app = app
+        self.release = release
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
@@ -185,9 +194,12 @@ class RequestLog:
             return start_response(status, headers + [("X-Request-Id", request_id)], exc_info)
 
         def log() -> None:  # bottle keeps the request's own path bytes in bottle.raw_path (PATH_INFO it re-decodes)
-            log_request(environ.get("REQUEST_METHOD"), environ.get("bottle.raw_path", environ.get("PATH_INFO", "")),
-                        status_holder[0] if status_holder else "-", started, environ.get("cynode.user_id", "-"),
-                        request_id)
+            try:
+                log_request(environ.get("REQUEST_METHOD"), environ.get("bottle.raw_path", environ.get("PATH_INFO", "")),
+                            status_holder[0] if status_holder else "-", started, environ.get("cynode.user_id", "-"),
+                            request_id)
+            finally:
+                self.release()
 
         try:
             body = self.app(environ, recording_start_response)

@@ -28,7 +28,8 @@ import os
 import sys
 import tempfile
 
-from cynode.daemon import load_secretbox, private_tempdir, runner_and_workspace, settings_from_argv, stop_on_signals
+from cynode.daemon import (load_secretbox, open_store, private_tempdir, runner_and_workspace, settings_from_argv,
+                           stop_on_signals, unreachable)
 from cynode.dispatch.leases import LeaseKeeper, renew_interval
 from cynode.dispatch.node import HEARTBEAT_SECONDS
 from cynode.server.app import log_message, make_app, server_problem, upload_limit
@@ -36,6 +37,7 @@ from cynode.server.bootstrap import ensure_admin, ensure_system_skill
 from cynode.server.deps import Deps
 from cynode.server.errors import ApiError
 from cynode.settings import SPECS
+from cynode.store.database import DatabaseUnavailable
 
 LOG = logging.getLogger("cynode")
 SHUTDOWN_GRACE_SECONDS = 10  # running jobs get this long to finish on SIGTERM, then they are killed (failed)
@@ -58,14 +60,13 @@ def _open(settings):  # pylint: disable=too-many-locals  # the one place the ser
     from cynode.dispatch.dispatcher import Dispatcher
     from cynode.dispatch.node import LOCAL_SLUG
     from cynode.inference.client import Backend, Client
-    from cynode.store.store import Store
 
     os.umask(0o077)  # everything the server writes is private to it; jobs never read the data dir
     kernel.set_dumpable(False)  # nor its memory or /proc/PID/environ, even as a job of the same uid
     runs_jobs = settings.workers > 0 and not settings.no_dispatch
     runner, warning, workspace = runner_and_workspace(settings, runs_jobs=runs_jobs)  # first: job uid locks are in /tmp
     tempfile.tempdir = private_tempdir(settings.data_dir)
-    store = Store(settings.database)
+    store = open_store(settings, settings.http_threads)
     store.migrate()
     ensure_admin(store, settings.admin_password, lambda text: LOG.warning("%s", text))
     box = load_secretbox(settings, store)
@@ -137,6 +138,9 @@ def create_server(app, host: str, port: int, threads: int, body_limit: int, sock
 def run(settings) -> int:
     try:
         deps = _open(settings)
+    except DatabaseUnavailable as exc:
+        print(f"Error: {unreachable(settings, exc)}", file=sys.stderr)
+        return 2
     except (ApiError, RuntimeError, ValueError, OSError) as exc:
         print(f"Error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         return 2
@@ -149,6 +153,7 @@ def run(settings) -> int:
     elif settings.no_dispatch:  # the jobs of a worker that dies still end, even while no other worker lives
         keeper = LeaseKeeper(deps.store, renew_interval(settings.job_lease_seconds, HEARTBEAT_SECONDS))
         keeper.start()
+    deps.store.release()  # the main thread is done with the database until shutdown
     LOG.info("listening on http://%s:%s database=%s sandbox=%s workers=%d work_root=%s", host,
              server.effective_port, deps.store.backend, deps.dispatcher.runner.name if deps.dispatcher else "-",
              settings.workers if deps.dispatcher else 0, deps.workspace.work_root)

@@ -40,11 +40,12 @@ def _user(row: User) -> UserRecord:
 
 class Store(TaskQueries, JobQueries, ChatQueries, TokenQueries, AuditQueries, NodeQueries,  # pylint: disable=too-many-ancestors
             CredentialQueries, SkillQueries, PreferenceQueries):
-    """Open database plus the queries on it. Thread-safe: peewee keeps one connection per thread."""
+    """Open database plus the queries on it. Thread-safe: peewee keeps one connection per thread (on PostgreSQL
+    taken from a pool of at most `max_connections`; `password` replaces the URL's)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, password: str | None = None, max_connections: int = 20):
         self.url = url
-        self.db = connect(url)
+        self.db = connect(url, password=password, max_connections=max_connections)
         self.db.bind(MODELS, bind_refs=False, bind_backrefs=False)
         self.backend = "postgresql" if isinstance(self.db, peewee.PostgresqlDatabase) else "sqlite"
 
@@ -61,9 +62,20 @@ class Store(TaskQueries, JobQueries, ChatQueries, TokenQueries, AuditQueries, No
         (one process, which wakes its own threads)."""
         return signals.Listener(self.db.open_unmanaged) if self.backend == "postgresql" else None
 
+    def release(self) -> None:
+        """This thread is done with the database for now (a request ended): on PostgreSQL its connection goes back
+        to the pool, which checks it on the way in and out. SQLite keeps its per-thread connection: opening one
+        costs a file open and the pragmas."""
+        if self.backend == "postgresql" and not self.db.is_closed():
+            self.db.close()
+
     def close(self) -> None:
+        """Close this thread's connection, and on PostgreSQL every idle one in the pool (those other threads hold
+        stay theirs: a thread may close while others still work)."""
         if not self.db.is_closed():
             self.db.close()
+        if self.backend == "postgresql":
+            self.db.close_idle()
 
     # users -----------------------------------------------------------------------------------------------
 

@@ -6,7 +6,10 @@ import logging
 import pytest
 
 from cynode.contract import PROBLEM_TYPES
-from tests.support.server import Backend
+from cynode.server.app import DATABASE_RETRY_SECONDS, make_app
+from cynode.server.deps import Deps
+from cynode.store.store import Store
+from tests.support.server import Backend, call, make_settings
 
 
 @pytest.fixture(name="backend")
@@ -112,3 +115,22 @@ def test_a_500_tells_nothing_about_the_internals_and_logs_the_cause(backend, cap
     [record] = [r for r in caplog.records if r.name == "cynode.http"]
     assert record.getMessage().startswith("unhandled error request_id=" + response.header("X-Request-Id"))
     assert record.exc_info is not None
+
+
+def test_a_database_that_is_away_is_a_503_to_retry_with_one_log_line_and_no_traceback(tmp_path, caplog):
+    store = Store("postgresql://root@127.0.0.1:1/nothing")  # nothing listens on port 1
+    app = make_app(Deps(make_settings(tmp_path), store, None))
+    try:
+        with caplog.at_level(logging.WARNING, logger="cynode.http"):
+            response = call(app, "GET", "/v1/tasks", token="any-token")
+            openai = call(app, "GET", "/v1/models", token="any-token")
+    finally:
+        store.close()
+    assert (response.status, response.header("Content-Type"), response.header("Retry-After")) == \
+        (503, "application/problem+json", str(DATABASE_RETRY_SECONDS))
+    assert response.json["detail"] == "database unavailable"
+    assert openai.status == 503 and openai.json["error"]["code"] == "database_unavailable"  # OpenAI's shape there
+    messages = [(r.getMessage(), r.exc_info) for r in caplog.records if r.name == "cynode.http"]
+    assert [(m.split(":", 1)[0], info) for m, info in messages] == [
+        (f"database unavailable request_id={response.header('X-Request-Id')}", None),
+        (f"database unavailable request_id={openai.header('X-Request-Id')}", None)]

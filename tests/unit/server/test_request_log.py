@@ -86,3 +86,22 @@ def test_a_body_of_known_length_keeps_its_length():
     body = RequestLog(app)(environ(), start_response)
     assert len(body) == 1 and list(body) == [b"whole"]
     body.close()
+
+
+def test_the_request_releases_its_database_connection_once_when_it_is_over_even_when_the_app_raises():
+    released = []
+
+    def app(_env, respond):
+        respond("200 OK", [])
+        return [b"ok"]
+
+    def failing(_env, _respond):
+        raise RuntimeError("boom")
+
+    body = RequestLog(app, lambda: released.append("ok"))(environ(), start_response)
+    assert not released  # a streamed answer may still read the database
+    body.close()
+    body.close()
+    with pytest.raises(RuntimeError):
+        RequestLog(failing, lambda: released.append("raised"))(environ(), start_response)
+    assert released == ["ok", "raised"]

@@ -83,6 +83,10 @@ def test_start_up_refuses_a_database_from_a_newer_build(clean_env, tmp_path, cap
     ({"admin_password": "short"}, "Error: password must be at least 8 characters\n"),
     ({"database": "mysql://db/cynode"}, "Error: unsupported database URL scheme 'mysql'"),
     ({"database": "postgresql://db.example/cynode"}, "Error: PostgreSQL URL needs a user and a database"),
+    ({"database": "postgresql://root:url-pw@127.0.0.1:1/test"},  # nothing listens on port 1
+     "Error: database unreachable (postgresql://root:***@127.0.0.1:1/test): [Errno 111] Connection refused\n"),
+    ({"database": "postgresql://root@127.0.0.1:1/test", "database_password_file": "/nonexistent/pw"},
+     "Error: database_password_file /nonexistent/pw: No such file or directory\n"),
 ])
 def test_start_up_failures_exit_2_with_one_line(clean_env, tmp_path, capsys, overrides, message):  # pylint: disable=unused-argument
     assert serve.run(make_settings(tmp_path, **overrides)) == 2

@@ -2,9 +2,12 @@
 
 import os
 
+import peewee
+import pg8000.exceptions
 import pytest
 
-from cynode.store.database import Pg8000Database, SqliteDatabase, UnsupportedDatabase, connect
+from cynode.store.database import (Pg8000Database, SqliteDatabase, UnsupportedDatabase, connect, lost_reason,
+                                   redact, resolve_password)
 
 
 def test_sqlite_urls_and_bare_paths(tmp_path):
@@ -47,3 +50,42 @@ def test_postgresql_urls_are_parsed_without_connecting():
 def test_unusable_urls_are_refused(url, message):
     with pytest.raises(UnsupportedDatabase, match=message):
         connect(url)
+
+
+def test_a_given_password_replaces_the_urls():
+    assert connect("postgresql://alice:old@db/x", password="new").connect_params["password"] == "new"
+    assert connect("postgresql://alice:old@db/x", password=None).connect_params["password"] == "old"
+
+
+def test_printed_urls_never_show_a_password():
+    assert (redact("postgresql://alice:s%40cret@db.example:5433/cynode")
+            == "postgresql://alice:***@db.example:5433/cynode")
+    assert redact("postgresql://alice@db/x") == "postgresql://alice@db/x"
+    assert redact("sqlite:////var/lib/cynode.db") == "sqlite:////var/lib/cynode.db"
+
+
+def test_the_password_comes_from_the_file_then_pgpassword(tmp_path):
+    secret = tmp_path / "pw"
+    secret.write_text("from file\n\n")
+    assert resolve_password(str(secret), {"PGPASSWORD": "env"}) == "from file\n"  # one final newline stripped
+    assert resolve_password(None, {"PGPASSWORD": "env"}) == "env"
+    assert resolve_password(None, {"PGPASSWORD": ""}) is None  # the URL's password stands
+    missing = tmp_path / "nope"
+    with pytest.raises(ValueError) as caught:
+        resolve_password(str(missing), {})
+    assert str(caught.value) == f"database_password_file {missing}: No such file or directory"
+
+
+
+def test_connection_level_failures_are_told_from_sql_errors():
+    shutdown = pg8000.exceptions.DatabaseError({"C": "57P01", "M": "terminating connection due to administrator "
+                                                "command"})
+    assert lost_reason(shutdown) == "terminating connection due to administrator command (SQLSTATE 57P01)"
+    refused = pg8000.exceptions.InterfaceError("Can't create a connection to host 127.0.0.1 and port 1")
+    refused.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    as_peewee_raises_it = peewee.InterfaceError(refused, *refused.args)
+    as_peewee_raises_it.__context__ = refused
+    assert lost_reason(as_peewee_raises_it) == "[Errno 111] Connection refused"
+    assert lost_reason(pg8000.exceptions.InterfaceError("network error")) == "network error"
+    assert lost_reason(pg8000.exceptions.DatabaseError({"C": "42P01", "M": "relation does not exist"})) is None
+    assert lost_reason(pg8000.exceptions.InterfaceError("identifier must be a str")) is None

@@ -24,8 +24,8 @@ Feature: Scale-out: gateways and workers sharing one PostgreSQL database and one
   @req_scaleout_0002 @spec_scaleout_workers @spec_scaleout_leases
   Scenario: 1,000 command tasks through 2 gateways on 3 workers, one killed with SIGKILL mid-job: every task ends once
     Given a scale-out deployment with 2 gateways and 3 workers, and job leases of 3 seconds
-    When 1000 command tasks, each appending its own line to one file, are created through both gateways from 4 client threads, the first 6 sleeping 5 seconds first
-    And worker "so-worker-1" is killed with SIGKILL while it runs a job
+    When 1000 command tasks, each appending its own line to one file, are created through both gateways from 4 client threads, every 100th sleeping 5 seconds first
+    And worker "so-worker-1" is killed with SIGKILL mid-run while it runs a job
     Then every task ends within 240 seconds
     And the jobs the killed worker was running ended failed with the lease error
     And every other task completed

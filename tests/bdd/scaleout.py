@@ -139,7 +139,9 @@ class Deployment:
     def __init__(self, root: Path, url: str, settings: dict[str, str] | None = None):
         self.root = root
         self.url = url
-        self.settings = dict(settings or {})  # CYNODE_* for every process
+        # CYNODE_* for every process. Few HTTP threads: each holds a database connection, and the test server's
+        # max_connections (100 by default) is shared with whatever else runs there.
+        self.settings = {"CYNODE_HTTP_THREADS": "4", **(settings or {})}
         self.data_dir = root / "data"
         self.gateways: list[Gateway] = []
         self.workers: list[Worker] = []
@@ -196,8 +198,8 @@ class Deployment:
         when one fails); then the job processes killed workers left behind are killed."""
         failures = []
         for process in [*self.workers, *self.gateways]:
-            if isinstance(process, Worker) and process.killed:
-                continue
+            if process.process is None and process.exit_code is None or getattr(process, "killed", False):
+                continue  # never started (an earlier one failed), or SIGKILLed on purpose
             try:
                 process.check_clean_exit()
             except AssertionError as exc:
@@ -230,4 +232,3 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {timeout:.0f} s")
         time.sleep(interval)
-

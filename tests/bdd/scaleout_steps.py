@@ -24,6 +24,7 @@ CLIENT_THREADS = 4
 SLEEPER = "sleep 5; "
 TERMINAL = ("completed", "failed", "canceled")
 HOSTNAME = socket.gethostname()
+CONNECTIONS_NEEDED = 40  # the largest deployment: 2 gateways (4 HTTP threads) and 3 workers (2 threads), and margin
 
 
 @pytest.fixture(name="deployment")
@@ -34,6 +35,7 @@ def deployment_fixture(world):
         conn = connect(base_url())
     except Exception as exc:  # pylint: disable=broad-exception-caught  # any failure to connect means: skip
         pytest.skip(f"PostgreSQL not reachable at {base_url()} (set CYNODE_TEST_PG_URL): {exc}")
+    _wait_for_connection_room(conn)
     database = PrivateDatabase(conn)
     state = Deployment(world.tmp / "scaleout", database.url)
     yield state
@@ -46,6 +48,20 @@ def deployment_fixture(world):
         database.close()
 
 
+def _wait_for_connection_room(conn, timeout: float = 60.0) -> None:
+    """A shared PostgreSQL may be near max_connections with other test runs: wait a while for room for a deployment
+    (each gateway and worker thread holds a connection), then go ahead anyway (a refused connection then shows in a
+    process log, failing the scenario with the reason)."""
+    cursor = conn.cursor()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cursor.execute("SELECT current_setting('max_connections')::int - current_setting("
+                       "'superuser_reserved_connections')::int - (SELECT count(*) FROM pg_stat_activity)")
+        if cursor.fetchone()[0] >= CONNECTIONS_NEEDED:
+            return
+        time.sleep(1)
+
+
 def _use_gateway(world, deployment: Deployment, number: int = 0) -> None:
     """The CLI and HTTP steps of conftest.py talk to this gateway."""
     world.server = deployment.gateways[number]
@@ -56,7 +72,8 @@ def _use_gateway(world, deployment: Deployment, number: int = 0) -> None:
 
 
 @given(parsers.re(r"a scale-out deployment with (?P<gateways>\d+) gateways? and (?P<workers>\d+) workers?"
-                  r"(?:, and job leases of (?P<lease>\d+) seconds)?(?P<at_once> started at once on a fresh database)?$"))
+                  r"(?:, and job leases of (?P<lease>\d+) seconds)?"
+                  r"(?P<at_once> started at once on a fresh database)?$"))
 def _deployment_started(world, deployment, gateways, workers, lease, at_once):
     if lease:
         deployment.settings["CYNODE_JOB_LEASE_SECONDS"] = lease
@@ -82,7 +99,8 @@ def _worker(deployment: Deployment, name: str):
 
 @then(parsers.parse('the job of task "{name}" was claimed by worker "{worker}"'))
 def _claimed_by(deployment, name, worker):
-    rows = deployment.query('SELECT j."claimed_by", j."attempt" FROM "job" AS j JOIN "task" AS t ON t."id" = j."task_id" '
+    rows = deployment.query('SELECT j."claimed_by", j."attempt" FROM "job" AS j '
+                            'JOIN "task" AS t ON t."id" = j."task_id" '
                             'WHERE t."name" = %s', (name,))
     assert len(rows) == 1 and rows[0][0].startswith(_worker(deployment, worker).claimed_by_prefix(HOSTNAME)), rows
     assert rows[0][1] == 1, rows
@@ -101,8 +119,9 @@ def _sleeper_running(world, deployment):
     pid_file = deployment.exchange / "job.pid"
     token = world.server.admin_token()
     # `exec`: the pid written is the sleep's own, the process the cancel must kill.
-    response = world.server.send("POST", "/v1/tasks", token=token, body={
-        "input_mode": "commands", "commands": [f"echo $$ > {pid_file}.tmp && mv {pid_file}.tmp {pid_file} && exec sleep 60"]})
+    command = f"echo $$ > {pid_file}.tmp && mv {pid_file}.tmp {pid_file} && exec sleep 60"
+    response = world.server.send("POST", "/v1/tasks", token=token, body={"input_mode": "commands",
+                                                                          "commands": [command]})
     assert response.status == 201, response.body
     task_id = response.json["id"]
     pid = wait_for(lambda: pid_file.exists() and pid_file.read_text(encoding="utf-8").strip(), 20,
@@ -221,12 +240,12 @@ def _each_gateway_runs(deployment):
 
 
 @when(parsers.re(r"(?P<count>\d+) command tasks, each appending its own line to one file, are created through both "
-                 r"gateways from (?P<threads>\d+) client threads, the first (?P<sleepers>\d+) sleeping 5 seconds first"))
-def _many_tasks(world, deployment, count, threads, sleepers):
+                 r"gateways from (?P<threads>\d+) client threads, every (?P<every>\d+)th sleeping 5 seconds first"))
+def _many_tasks(world, deployment, count, threads, every):
     side_file = deployment.exchange / "side-effect.txt"
     side_file.touch()
     side_file.chmod(0o666)  # jobs of several pool uids append to it
-    count, threads, sleepers = int(count), int(threads), int(sleepers)
+    count, threads, every = int(count), int(threads), int(every)
     tokens = [gateway.admin_token() for gateway in deployment.gateways]
     lines: dict[str, str] = {}  # task id -> its line
     errors: list[str] = []
@@ -236,7 +255,7 @@ def _many_tasks(world, deployment, count, threads, sleepers):
     def create(number: int) -> None:
         gateway = number % len(deployment.gateways)
         line = f"task-{number:05d}"
-        command = f"{SLEEPER if number < sleepers else ''}echo {line} >> {side_file}"
+        command = f"{SLEEPER if number % every == every - 1 else ''}echo {line} >> {side_file}"
         response = request(deployment.gateways[gateway].url, "POST", "/v1/tasks", token=tokens[gateway],
                            body={"input_mode": "commands", "commands": [command]})
         with lock:
@@ -245,11 +264,8 @@ def _many_tasks(world, deployment, count, threads, sleepers):
             else:
                 errors.append(f"{response.status} {response.body[:200]!r}")
 
-    for number in range(sleepers):  # the sleepers first, so the workers hold them while the rest come in
-        create(number)
-
     def client(slot: int) -> None:
-        for number in range(sleepers + slot, count, threads):
+        for number in range(slot, count, threads):
             create(number)
 
     clients = [threading.Thread(target=client, args=(slot,)) for slot in range(threads)]
@@ -259,12 +275,15 @@ def _many_tasks(world, deployment, count, threads, sleepers):
                             count=count)
 
 
-@when(parsers.parse('worker "{name}" is killed with SIGKILL while it runs a job'))
+@when(parsers.parse('worker "{name}" is killed with SIGKILL mid-run while it runs a job'))
 def _kill_mid_job(world, deployment, name):
-    """Wait until the worker holds a sleeping job (a quick one could end between the look and the kill); more
-    sleepers are queued if the others took them all."""
+    """Mid-run (a quarter of the tasks done), wait until the worker holds a sleeping job (a quick one could end
+    between the look and the kill); one more sleeper is queued whenever none is left for it to take."""
     victim = _worker(deployment, name)
     prefix = victim.claimed_by_prefix(HOSTNAME)
+    quarter = world.remembered["count"] // 4
+    wait_for(lambda: deployment.query('SELECT count(*) FROM "task" WHERE "status" = \'completed\'')[0][0] >= quarter,
+             120, f"{quarter} tasks completed", interval=0.05)
 
     def holds_sleeper():
         rows = deployment.query('SELECT count(*) FROM "job" WHERE "status" = \'running\' AND "claimed_by" LIKE %s '
@@ -315,7 +334,8 @@ def _killed_jobs_failed(world, deployment):
 
 @then("every other task completed")
 def _others_completed(world, deployment):
-    rows = deployment.query('SELECT t."id", t."status", j."id" FROM "task" AS t JOIN "job" AS j ON j."task_id" = t."id"')
+    rows = deployment.query('SELECT t."id", t."status", j."id" FROM "task" AS t '
+                            'JOIN "job" AS j ON j."task_id" = t."id"')
     killed = world.remembered["killed_jobs"]
     wrong = [(task, status) for task, status, job in rows if status != ("failed" if job in killed else "completed")]
     assert not wrong, wrong[:10]

@@ -136,7 +136,8 @@ class JobQueries:
         return ClaimedJob(id=job["id"], task_id=job["task"], seq=job["seq"], kind=job["kind"],
                           payload=json.loads(job["payload"]), status=job["status"], result=job["result"],
                           lease_id=job["lease_id"], attempt=job["attempt"], created_at=job["created_at"],
-                          started_at=job["started_at"], ended_at=job["ended_at"], owner_id=owner, timeout_seconds=timeout_seconds,
+                          started_at=job["started_at"], ended_at=job["ended_at"], owner_id=owner,
+                          timeout_seconds=timeout_seconds,
                           has_later=bool(self._later_job.rows(job["task"], job["seq"])), attachments=attachments)
 
     @functools.cached_property

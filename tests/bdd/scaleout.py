@@ -50,6 +50,19 @@ class Gateway(Server):
         return self.launch().wait_ready()
 
 
+def _terminate(process: subprocess.Popen, timeout: float) -> bool:
+    """SIGTERM (unless it already ended) and reap; False when it had to be killed after `timeout` seconds."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return False
+
+
 @dataclass
 class Worker:
     """`cynode worker` in a subprocess; its log (stderr and stdout) goes to a file."""
@@ -112,18 +125,11 @@ class Worker:
 
     def stop(self, timeout: float = STOP_TIMEOUT + 5) -> int:
         """SIGTERM, then wait (a worker gives running jobs a grace); the exit code."""
-        if self.process is None or self.killed:
-            return self.exit_code
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired as exc:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None and not self.killed:
+            if not _terminate(self.process, timeout):
                 raise AssertionError(f"cynode worker {self.name} did not exit within {timeout} s of SIGTERM:\n"
-                                     f"{self.log()}") from exc
-        self.exit_code = self.process.returncode
+                                     f"{self.log()}")
+            self.exit_code = self.process.returncode
         return self.exit_code
 
     def check_clean_exit(self) -> None:

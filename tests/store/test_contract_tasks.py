@@ -240,3 +240,29 @@ def _waiting_on_a_lock(conn) -> bool:
     cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                    "AND wait_event_type = 'Lock'")
     return cursor.fetchone()[0] > 0
+
+
+def test_concurrent_creates_of_one_owner_all_get_a_name(store, owner, backend):
+    """Several gateways create one user's tasks at once (scale-out): every create succeeds with its own default
+    name. On PostgreSQL they picked the same next name, and a create could lose all its retries (RuntimeError).
+    (Threads here: each has its own connection, as each gateway does.)"""
+    if backend != "postgresql":
+        pytest.skip("SQLite serves one process, whose writes take turns")
+    errors, names = [], []
+
+    def create(count: int) -> None:
+        try:
+            for _ in range(count):
+                names.append(task(store, owner).name)
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # reported below
+            errors.append(repr(exc))
+        finally:
+            store.db.close()
+
+    threads = [threading.Thread(target=create, args=(25,)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors[:3]
+    assert len(names) == len(set(names)) == 200

@@ -328,8 +328,10 @@ def _all_end(world, deployment, seconds):
 @then("the jobs the killed worker was running ended failed with the lease error")
 def _killed_jobs_failed(world, deployment):
     for job_id in world.remembered["killed_jobs"]:
-        (status, result), = deployment.query('SELECT "status", "result" FROM "job" WHERE "id" = %s', (job_id,))
+        (status, result, ended, expired), = deployment.query(
+            'SELECT "status", "result", "ended_at", "lease_expires_at" FROM "job" WHERE "id" = %s', (job_id,))
         assert status == "failed" and json.loads(result)["error"] == LEASE_EXPIRED, (job_id, status, result)
+        assert ended >= expired, f"job {job_id} was failed at {ended}, before its lease ran out at {expired}"
 
 
 @then("every other task completed")

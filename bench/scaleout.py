@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from bench.common import child_env, free_port
-from bench.measure import BenchError, Client, Report, Row, pct_ms
+from bench.measure import BenchError, Client, Report, Row, cpu_seconds, pct_ms
 from cynode.server.bootstrap import ADMIN_HANDLE
 from cynode.store.store import Store
 from tests.support.pg import PrivateDatabase, base_url, connect
@@ -94,6 +94,12 @@ def _private_database() -> PrivateDatabase:
         raise BenchError(f"PostgreSQL not reachable at {base_url()} (set CYNODE_TEST_PG_URL): {exc}") from None
 
 
+def _cpu(processes: list[Process]) -> tuple[float, float]:
+    """CPU seconds of these processes so far: their own, and their reaped children's (the jobs)."""
+    readings = [cpu_seconds(process.proc.pid) for process in processes]
+    return sum(own for own, _ in readings), sum(children for _, children in readings)
+
+
 def _fill(url: str, count: int) -> str:
     """Migrate, and queue `count` `true` tasks of a new user, who is inactive: nothing is claimable yet."""
     store = Store(url)
@@ -110,8 +116,9 @@ def _fill(url: str, count: int) -> str:
     return owner
 
 
-def queued_rate(tmp: Path, workers: int, count: int) -> float:
-    """Jobs/s of `workers` worker processes over `count` tasks queued before they start (see the module doc)."""
+def queued_rate(tmp: Path, workers: int, count: int) -> tuple[float, float, float]:
+    """Jobs/s of `workers` worker processes over `count` tasks queued before they start (see the module doc), and
+    their CPU seconds per job over the run: the workers' own (Python: claim, run, store) and their jobs'."""
     database = _private_database()
     processes = []
     try:
@@ -121,6 +128,7 @@ def queued_rate(tmp: Path, workers: int, count: int) -> float:
         processes = [_worker(database.url, data_dir, f"bench-w{number}").launch() for number in range(workers)]
         for process in processes:
             process.wait_ready()
+        cpu_before = _cpu(processes)
         conn = connect(database.url)
         started = time.perf_counter()
         conn.cursor().execute('UPDATE "user" SET "is_active" = true WHERE "id" = %s', (owner,))
@@ -132,6 +140,7 @@ def queued_rate(tmp: Path, workers: int, count: int) -> float:
                 raise BenchError(f"{workers} worker(s): not all {count} tasks ended within {RUN_TIMEOUT:.0f} s")
             time.sleep(COUNT_POLL_SECONDS)
         elapsed = time.perf_counter() - started
+        cpu_after = _cpu(processes)
         bad = _scalar(conn, "SELECT count(*) FROM \"task\" WHERE \"status\" <> 'completed'")
         claimers = _scalar(conn, 'SELECT count(DISTINCT split_part("claimed_by", \':\', 2)) FROM "job"')
         conn.close()
@@ -139,7 +148,7 @@ def queued_rate(tmp: Path, workers: int, count: int) -> float:
             raise BenchError(f"{workers} worker(s): {bad} of {count} tasks did not complete")
         if claimers != workers:
             raise BenchError(f"{workers} worker(s): only {claimers} of them claimed jobs")
-        return count / elapsed
+        return count / elapsed, (cpu_after[0] - cpu_before[0]) / count, (cpu_after[1] - cpu_before[1]) / count
     finally:
         for process in processes:
             process.stop()
@@ -224,8 +233,10 @@ def postgres_phase(tmp: Path, args, report: Report, required: bool = True) -> No
     print(f"\n== PostgreSQL scale-out: {args.jobs} queued tasks on 1, 2, 3 workers; pick-up latency", flush=True)
     rates = {}
     for workers in WORKER_COUNTS:
-        rates[workers] = queued_rate(tmp, workers, args.jobs)
+        rates[workers], cpu, jobs_cpu = queued_rate(tmp, workers, args.jobs)
         print(f"  {workers} worker(s): {rates[workers]:.1f} jobs/s", flush=True)
+        report.note(f"PG {workers} worker(s): CPU per job {cpu * 1000:.1f} ms in the workers (Python) + "
+                    f"{jobs_cpu * 1000:.1f} ms in their jobs (user+sys)")
     for workers in WORKER_COUNTS:
         target = (">=", 1.5) if workers == 3 else None
         report.add(Row(f"PG dispatcher-only jobs/s, {args.jobs} queued, {workers} worker proc x{WORKER_THREADS} "

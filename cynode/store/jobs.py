@@ -76,7 +76,9 @@ class JobQueries:
         `max_running_per_user` (0 = no cap) are passed over. SQLite transactions begin IMMEDIATE (one writer at a
         time), so the choice and the flip see one state. On PostgreSQL the chosen user's row is locked first, so
         two claimers never serve one user at once (the cap holds); a claimer that waited for another finds the
-        user's stamp moved and chooses again, so it serves the next user instead of the same one twice.
+        user's stamp moved and chooses again, so it serves the next user instead of the same one twice; when that user
+        is the only one with claimable work, it claims under the lock it holds (choosing again would find the same
+        user and wait again: with one busy user every claim sent every waiting claimer round once more).
         """
         skipped = set()
         for _ in range(MAX_CLAIM_ATTEMPTS):
@@ -92,8 +94,9 @@ class JobQueries:
         if not candidates:
             return None
         owner, stamp = candidates[0]
-        if self.backend == "postgresql" and self.db.execute_sql(self._lock_owner, (owner,)).fetchone()[0] != stamp:
-            return _RETRY  # someone served this user meanwhile: choose again
+        if self.backend == "postgresql" and self.db.execute_sql(self._lock_owner, (owner,)).fetchone()[0] != stamp \
+                and len(candidates) > 1:
+            return _RETRY  # someone served this user meanwhile: choose again (the next user, when there is one)
         rows = self._next_of_owner.rows(owner, cap)
         if not rows:
             skipped.add(owner)  # reached the cap, or their job went, since the candidates were read

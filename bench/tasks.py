@@ -2,7 +2,7 @@
 """Task bench: the task API, dispatcher and sandbox against floors measured in the same run (issue 4, "Bench").
 
   python -m bench.tasks [--runs N] [--jobs N] [--list-requests N] [--small N] [--big N]
-                        [--rps-seconds S] [--sandboxes bwrap,process] [--json FILE]
+                        [--rps-seconds S] [--sandboxes bwrap,process] [--pickups N] [--only postgres] [--json FILE]
 
 Every `cynode serve` runs from this source tree with the real interpreter (sys.executable), on a free loopback
 port with its own temp data dir, and is stopped with SIGTERM on the way out whatever happens.
@@ -23,6 +23,10 @@ port with its own temp data dir, and is stopped with SIGTERM on the way out what
    with one route reading the same row with peewee from the same SQLite file, same waitress thread count;
    rounds alternate between the two.
 6. server RSS (VmRSS, VmHWM) idle after start and after the 100k run.
+7. PostgreSQL scale-out (bench/scaleout.py; alone with `--only postgres`): dispatcher-only jobs/s of 1, 2 and 3
+   `cynode worker` processes over N queued tasks, against the 1-worker rate; pick-up latency p50/p99 through
+   LISTEN/NOTIFY with a gateway `--no-dispatch` and one idle worker. Noted and skipped when no PostgreSQL answers
+   (an error with --only postgres).
 
 Prints metric, value, floor, ratio, target and PASS/MISS. It reports; it exits non-zero only when something could
 not run.
@@ -36,14 +40,12 @@ import secrets
 import shutil
 import signal
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -53,6 +55,8 @@ if str(ROOT) not in sys.path:
 
 # pylint: disable=wrong-import-position
 from bench.common import child_env, free_port
+from bench.measure import BenchError, Client, Report, Row, cpu_seconds, median_ms, memory_kib, pct_ms
+from bench.scaleout import postgres_phase
 from cynode.dispatch.jobusers import NOGROUP, UidPool
 from cynode.dispatch.sandbox import BwrapRunner, SandboxUnavailable, probe_bwrap
 from cynode.server.bootstrap import ADMIN_HANDLE, ensure_admin
@@ -117,132 +121,6 @@ def get_task(ref):
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 waitress.serve(app, host="127.0.0.1", port=int(sys.argv[2]), threads=int(sys.argv[3]), ident="floor")
 '''
-
-
-class BenchError(Exception):
-    """Something the bench needs could not be set up or did not run as expected."""
-
-
-# report -------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Row:
-    """One line of the table. ratio = value / floor; target = (">=" or "<=", limit on the ratio)."""
-
-    metric: str
-    value: float
-    unit: str
-    floor: float | None = None
-    target: tuple[str, float] | None = None
-
-    @property
-    def ratio(self) -> float | None:
-        return self.value / self.floor if self.floor else None
-
-    @property
-    def verdict(self) -> str:
-        if self.target is None or self.ratio is None:
-            return "info"
-        op, limit = self.target
-        return "PASS" if (self.ratio <= limit if op == "<=" else self.ratio >= limit) else "MISS"
-
-
-@dataclass
-class Report:
-    """The table rows, notes printed as they come, and what could not run."""
-
-    rows: list[Row] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def add(self, *rows: Row) -> None:
-        self.rows.extend(rows)
-
-    def note(self, text: str) -> None:
-        self.notes.append(text)
-        print(f"  - {text}", flush=True)
-
-    def print(self) -> None:
-        head = f"{'metric':<64} {'value':>12} {'floor':>12} {'ratio':>7} {'target':>7}  result"
-        print("\n" + head + "\n" + "-" * len(head))
-        for row in self.rows:
-            floor = _fmt(row.floor, row.unit) if row.floor is not None else "-"
-            ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "-"
-            target = f"{row.target[0]}{row.target[1]:g}x" if row.target else "-"
-            print(f"{row.metric:<64} {_fmt(row.value, row.unit):>12} {floor:>12} {ratio:>7} {target:>7}  {row.verdict}")
-        for title, items in (("notes", self.notes), ("errors (could not run)", self.errors)):
-            if items:
-                print(f"\n{title}:\n" + "\n".join(f"  - {item}" for item in items))
-
-    def as_json(self) -> dict:
-        rows = [{**asdict(row), "ratio": row.ratio, "verdict": row.verdict} for row in self.rows]
-        return {"rows": rows, "notes": self.notes, "errors": self.errors}
-
-
-def _fmt(value: float, unit: str) -> str:
-    return f"{value:.2f} {unit}" if unit == "ms" else f"{value:.1f} {unit}"
-
-
-def median_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000
-
-
-def pct_ms(samples: list[float], fraction: float) -> float:
-    """Nearest-rank percentile, in ms."""
-    ordered = sorted(samples)
-    return ordered[max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))] * 1000
-
-
-# processes and HTTP -------------------------------------------------------------------------------------------
-
-
-def memory_kib(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM of a live process, in KiB."""
-    found = {}
-    for line in Path(f"/proc/{pid}/status").read_text("ascii").splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            found[key] = int(value.split()[0])
-    return found
-
-
-def cpu_seconds(pid: int) -> tuple[float, float]:
-    """(CPU seconds of the process itself, of its reaped children), user + system, from /proc/<pid>/stat."""
-    fields_ = Path(f"/proc/{pid}/stat").read_text("ascii").rpartition(")")[2].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields_[11]) + int(fields_[12])) / ticks, (int(fields_[13]) + int(fields_[14])) / ticks
-
-
-class Client:
-    """One keep-alive HTTP/1.1 connection to a loopback server, sending the bearer token when it has one."""
-
-    def __init__(self, port: int, token: str = ""):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-
-    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
-        headers = dict(self.headers)
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        try:
-            self.conn.request(method, path, body=data, headers=headers)
-            response = self.conn.getresponse()
-            return response.status, response.read()
-        except (OSError, http.client.HTTPException) as exc:
-            self.conn.close()
-            raise BenchError(f"{method} {path}: {type(exc).__name__}: {exc}") from None
-
-    def json(self, method: str, path: str, body: dict | None = None, expect: int = 200) -> dict:
-        status, raw = self.call(method, path, body)
-        if status != expect:
-            raise BenchError(f"{method} {path}: HTTP {status} (expected {expect}): {raw[:200]!r}")
-        return json.loads(raw)
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 class Child:
@@ -749,6 +627,9 @@ def parse_args(argv):
     parser.add_argument("--rps-seconds", type=float, default=3.0, help="seconds per requests/s round")
     parser.add_argument("--http-threads", type=int, default=default_threads, help="waitress threads, both apps")
     parser.add_argument("--sandboxes", default="bwrap,process", help="comma-separated: bwrap, process")
+    parser.add_argument("--pickups", type=int, default=200, help="tasks created one at a time for PG pick-up latency")
+    parser.add_argument("--only", choices=["postgres"], help="run only this phase (postgres: the scale-out phase, "
+                        "bench/scaleout.py, on a private database of CYNODE_TEST_PG_URL)")
     parser.add_argument("--json", help="also write the results to this file")
     return parser.parse_args(argv)
 
@@ -758,14 +639,18 @@ def _terminate(_signum, _frame):
 
 
 def run_all(tmp: Path, args, report: Report) -> None:
-    try:
-        bwrap = BareBwrap(tmp)
-    except SandboxUnavailable as exc:
-        bwrap = None
-        report.note(f"no bubblewrap floor: {exc}")
-    phases = [(f"sandbox {name}", lambda name=name: sandbox_phase(tmp, name, bwrap, args, report))
-              for name in args.sandboxes.split(",") if name]
-    phases.append(("database", lambda: database_phase(tmp, args, report)))
+    if args.only == "postgres":
+        phases = []
+    else:
+        try:
+            bwrap = BareBwrap(tmp)
+        except SandboxUnavailable as exc:
+            bwrap = None
+            report.note(f"no bubblewrap floor: {exc}")
+        phases = [(f"sandbox {name}", lambda name=name: sandbox_phase(tmp, name, bwrap, args, report))
+                  for name in args.sandboxes.split(",") if name]
+        phases.append(("database", lambda: database_phase(tmp, args, report)))
+    phases.append(("postgres", lambda: postgres_phase(tmp, args, report, required=args.only == "postgres")))
     for title, phase in phases:
         try:
             phase()

@@ -5,6 +5,7 @@ from importlib import resources
 
 from cynode.server.routes.users import check_new_credentials
 from cynode.server.security import hash_password
+from cynode.store.store import Conflict
 
 ADMIN_HANDLE = "admin"
 
@@ -12,7 +13,8 @@ ADMIN_HANDLE = "admin"
 def ensure_admin(store, password: str | None, announce) -> bool:
     """Create `admin` when missing: with `password`, else a generated one shown once via `announce`.
 
-    Never resets an existing admin. Only the hash is stored. Returns True when the account was created.
+    Never resets an existing admin. Only the hash is stored. Returns True when the account was created (False also
+    when another process starting on the same database created it first: gateways may start at once).
     """
     if store.user_by_handle(ADMIN_HANDLE):
         return False
@@ -20,7 +22,10 @@ def ensure_admin(store, password: str | None, announce) -> bool:
     if generated:
         password = secrets.token_urlsafe(15)
     check_new_credentials(ADMIN_HANDLE, password)
-    store.create_user(ADMIN_HANDLE, hash_password(password), is_admin=True)
+    try:
+        store.create_user(ADMIN_HANDLE, hash_password(password), is_admin=True)
+    except Conflict:
+        return False  # another process sharing the database (scale-out) created it since the look above
     if generated:
         announce(f"created user '{ADMIN_HANDLE}' with password: {password}\n"
                  "  (shown once; it is stored only as a hash. Set CYNODE_ADMIN_PASSWORD to choose it instead.)")

@@ -122,7 +122,6 @@ class JobQueries:
             if owner is None:
                 return _RETRY
         rows = self._next_of_owner.rows(owner, cap)
-        rows = self._next_of_owner.rows(owner, cap)
         if not rows:
             skipped.add(owner)  # reached the cap, or their job went, since the candidates were read
             return _RETRY
@@ -280,12 +279,13 @@ class JobQueries:
         where = Job.status == "running"
         if expired_only:
             where &= Job.lease_expires_at < now
-        result = json.dumps(result)
+        # One UPDATE picks and fails the jobs: on PostgreSQL a renewal committed meanwhile (the job's node is alive)
+        # makes the row no longer match, where a SELECT first would fail a job whose lease was just renewed.
+        failed = Job.update(status="failed", result=json.dumps(result), ended_at=now, lease_id=None).where(where) \
+            .returning(Job.task)
         with self.db.atomic():
-            stale = list(Job.select(Job.id, Job.task).where(where))
-            for row in stale:
-                Job.update(status="failed", result=result, ended_at=now, lease_id=None).where(
-                    (Job.id == row.id) & (Job.status == "running")).execute()
-                self._fail_task.count(row.task_id, now)
-                self._cancel_queued.count(row.task_id, now)
-        return len(stale)
+            tasks = [row.task_id for row in failed.execute()]
+            for task_id in tasks:
+                self._fail_task.count(task_id, now)
+                self._cancel_queued.count(task_id, now)
+        return len(tasks)

@@ -13,6 +13,7 @@ from cynode.store.prepared import Prepared
 from cynode.store.records import ArtifactRecord, JobRecord, TaskRecord, from_model, from_row, utcnow
 
 TERMINAL = tuple(status.value for status in TaskStatus if status.terminal)
+NAME_LOCK = 0x636E  # PostgreSQL: the first key of the per-owner advisory lock (owner hash second) taken by create_task
 
 
 def task_record(row: Task) -> TaskRecord:
@@ -39,11 +40,16 @@ class TaskQueries:
         """Insert a task, its queued jobs and attachment rows in one transaction.
 
         `name` is already normalised (or None for `task_name_NNN`); it is made unique per owner here, where the
-        unique index settles races between concurrent creates (retry on conflict).
+        unique index settles races between concurrent creates (retry on conflict). On PostgreSQL, where several
+        gateways may create one owner's tasks at once, the owner's creates take a transaction lock first: without
+        it, concurrent creates all picked the same next name, and one could lose every retry.
         """
         for _ in range(20):
             try:
                 with self.db.atomic():
+                    if self.backend == "postgresql":  # creates of one owner pick names in turn, across processes
+                        self.db.execute_sql(f"SELECT pg_advisory_xact_lock({NAME_LOCK}, hashtext({self.db.param}))",
+                                            (owner_id,))
                     now = utcnow()
                     row = Task.create(id=task_id or str(uuid.uuid4()), owner=owner_id,
                                       name=self._free_name(owner_id, name), input_mode=input_mode, prompt=prompt,

@@ -113,6 +113,31 @@ def test_a_claimer_passes_by_a_user_another_claimer_is_serving(store, users):
     assert name_of(store, claimed[0]) == "bob-1"
 
 
+def test_a_claimer_that_waited_for_another_serving_the_only_user_with_work_claims_at_once(store, users,
+                                                                                          monkeypatch):
+    """The same wait when alice is the only user with queued work: there is no next user, so this claimer takes
+    alice's next job under the lock it now holds, in one attempt. (It chose again, found alice again, and waited
+    again: with one busy user every claim made every waiting claimer start over, so more `cynode worker`
+    processes meant more CPU per job and fewer jobs/s.)"""
+    queue(store, users["alice"], 2)
+    attempts = []
+    attempt = store._claim_attempt  # pylint: disable=protected-access
+    monkeypatch.setattr(store, "_claim_attempt", lambda *args: attempts.append(1) or attempt(*args))
+    other = connect(store.url)
+    other.execute_sql("BEGIN IMMEDIATE" if store.backend == "sqlite" else "BEGIN")
+    other.execute_sql(f'UPDATE "user" SET last_claimed_at = {other.param} WHERE handle = {other.param}',
+                      (utcnow(), "alice"))
+    claimed = []
+    claimer = threading.Thread(target=lambda: (claimed.append(store.claim_job("w", TIMEOUT)), store.close()))
+    claimer.start()
+    time.sleep(0.5)
+    assert claimer.is_alive()  # waiting for the other claimer
+    other.execute_sql("COMMIT")
+    other.close()
+    claimer.join(timeout=30)
+    assert name_of(store, claimed[0]) == "alice-1"
+    assert len(attempts) == 1
+
 def test_concurrent_claimers_keep_the_cap_and_never_take_the_same_job(store, users):
     for user in users.values():
         queue(store, user, 6)

@@ -3,6 +3,8 @@
 Runs on SQLite and PostgreSQL (fixtures in conftest.py), like the rest of the contract.
 """
 
+import threading
+import time
 import uuid
 from datetime import timedelta
 
@@ -10,6 +12,7 @@ import pytest
 
 from cynode.store.records import utcnow
 from tests.store.claimers import TIMEOUT, claim_in_processes, claim_in_threads
+from tests.support.pg import connect
 
 INTERRUPTED = {"version": 1, "status": "failed", "error": "interrupted"}  # what the dispatcher passes
 
@@ -196,3 +199,70 @@ def test_a_job_knows_whether_later_jobs_follow_it(store, owner):
     assert store.has_later_jobs(first)
     store.finish_job(first, "completed", {})
     assert not store.has_later_jobs(claim(store))
+
+
+def test_a_lease_renewed_while_another_process_fails_expired_ones_is_kept(store, owner, backend, request):
+    """PostgreSQL, READ COMMITTED: a node renews its lease just as another process fails expired leases. The job must
+    stay running: failing it would revoke a lease its live node just renewed, and kill a healthy job (it was: the
+    sweep SELECTed the expired rows, then its UPDATE, waiting for the renewal's row lock, checked only `running`)."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the sweep's transaction starts after the renewal's commit")
+    made = task(store, owner)
+    job = claim(store)
+    store.db.execute_sql('UPDATE "job" SET "lease_expires_at" = %s', (utcnow() - timedelta(seconds=1),))
+    url = request.getfixturevalue("pg_database").url
+    renewer, watcher = connect(url), connect(url)  # pg_stat_activity holds still within a transaction: watch apart
+    try:
+        cursor = renewer.cursor()
+        cursor.execute("BEGIN")
+        cursor.execute('UPDATE "job" SET "lease_expires_at" = %s WHERE "lease_id" = %s',
+                       (utcnow() + timedelta(seconds=30), job.lease_id))  # uncommitted: the row is locked
+        failed = []
+        sweep = threading.Thread(target=lambda: failed.append(store.recover_jobs(INTERRUPTED, expired_only=True)))
+        sweep.start()
+        deadline = time.monotonic() + 10
+        while not (waited := _waiting_on_a_lock(watcher)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        cursor.execute("COMMIT")
+        sweep.join(10)
+    finally:
+        renewer.close()
+        watcher.close()
+    assert waited, "the sweep never waited for the renewal's row lock"
+    assert failed == [0]
+    assert store.job_statuses([job.id]) == {job.id: "running"}
+    assert store.task_by_id(made.id).status == "running"
+    assert store.renew_leases([job.lease_id], TIMEOUT) == {job.lease_id}
+
+
+def _waiting_on_a_lock(conn) -> bool:
+    cursor = conn.cursor()
+    cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND wait_event_type = 'Lock'")
+    return cursor.fetchone()[0] > 0
+
+
+def test_concurrent_creates_of_one_owner_all_get_a_name(store, owner, backend):
+    """Several gateways create one user's tasks at once (scale-out): every create succeeds with its own default
+    name. On PostgreSQL they picked the same next name, and a create could lose all its retries (RuntimeError).
+    (Threads here: each has its own connection, as each gateway does.)"""
+    if backend != "postgresql":
+        pytest.skip("SQLite serves one process, whose writes take turns")
+    errors, names = [], []
+
+    def create(count: int) -> None:
+        try:
+            for _ in range(count):
+                names.append(task(store, owner).name)
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # reported below
+            errors.append(repr(exc))
+        finally:
+            store.db.close()
+
+    threads = [threading.Thread(target=create, args=(25,)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors[:3]
+    assert len(names) == len(set(names)) == 200

@@ -98,6 +98,7 @@ def test_a_released_connection_is_reused_and_a_dead_idle_one_is_never_handed_out
 
 def test_the_pool_is_bounded_and_a_checkout_past_it_fails_clearly(pg_database, monkeypatch):
     monkeypatch.setattr(database, "CHECKOUT_SECONDS", 0.3)
+    before = sessions(pg_database.url)  # what earlier tests may still hold on this database
     store = Store(pg_database.url, max_connections=2)
     try:
         holders = [in_thread(lambda: backend_pid(store)) for _ in range(2)]  # threads end holding a connection
@@ -105,15 +106,21 @@ def test_the_pool_is_bounded_and_a_checkout_past_it_fails_clearly(pg_database, m
         third = in_thread(lambda: backend_pid(store))
         assert isinstance(third.get("error"), DatabaseUnavailable)
         assert str(third["error"]) == "no free connection in the pool of 2 within 0.3 s"
-        ours = ("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> "
-                "pg_backend_pid()")
-        watcher = connect(pg_database.url)
-        cursor = watcher.cursor()
-        cursor.execute(ours)
-        watcher.close()
-        assert cursor.fetchone()[0] == 2
+        assert sessions(pg_database.url) - before == {held["value"] for held in holders}
     finally:
         store.close()
+
+
+def sessions(url: str) -> set[int]:
+    """The server processes connected to this database, but for the connection asking."""
+    watcher = connect(url)
+    try:
+        cursor = watcher.cursor()
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid()")
+        return {pid for (pid,) in cursor.fetchall()}
+    finally:
+        watcher.close()
 
 
 def test_an_sql_error_stays_an_sql_error_and_keeps_the_connection(store):

@@ -1,7 +1,9 @@
-"""What the benchmarks share: a clean child environment and free loopback ports."""
+"""What the benchmarks share: a clean child environment, free loopback ports, stopping a child."""
 
 import os
+import signal
 import socket
+import subprocess
 
 # Variables that would change what a child interpreter does or measures.
 SCRUBBED_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONPROFILEIMPORTTIME", "PYTHONDONTWRITEBYTECODE",
@@ -20,3 +22,15 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def terminate(proc: subprocess.Popen | None) -> None:
+    """SIGTERM a child that still runs and reap it; SIGKILL after 30 s."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -15,13 +15,12 @@
 
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from bench.common import child_env, free_port
+from bench.common import child_env, free_port, terminate
 from bench.measure import BenchError, Client, Report, Row, cpu_seconds, pct_ms
 from cynode.server.bootstrap import ADMIN_HANDLE
 from cynode.store.store import Store
@@ -65,14 +64,7 @@ class Process:
             time.sleep(0.02)
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        terminate(self.proc)
 
 
 def _worker(url: str, data_dir: Path, name: str) -> Process:
@@ -116,6 +108,16 @@ def _fill(url: str, count: int) -> str:
     return owner
 
 
+def _wait_all_ended(conn, count: int, started: float, who: str) -> float:
+    """Seconds from `started` until all `count` tasks ended."""
+    terminal = "', '".join(TERMINAL)
+    while _scalar(conn, f"SELECT count(*) FROM \"task\" WHERE \"status\" IN ('{terminal}')") < count:
+        if time.perf_counter() > started + RUN_TIMEOUT:
+            raise BenchError(f"{who}: not all {count} tasks ended within {RUN_TIMEOUT:.0f} s")
+        time.sleep(COUNT_POLL_SECONDS)
+    return time.perf_counter() - started
+
+
 def queued_rate(tmp: Path, workers: int, count: int) -> tuple[float, float, float]:
     """Jobs/s of `workers` worker processes over `count` tasks queued before they start (see the module doc), and
     their CPU seconds per job over the run: the workers' own (Python: claim, run, store) and their jobs'."""
@@ -134,12 +136,7 @@ def queued_rate(tmp: Path, workers: int, count: int) -> tuple[float, float, floa
         conn.cursor().execute('UPDATE "user" SET "is_active" = true WHERE "id" = %s', (owner,))
         for _ in range(WORKER_THREADS):  # separate commits: each is delivered, so every idle thread wakes
             conn.cursor().execute("NOTIFY cynode_jobs")
-        terminal = "', '".join(TERMINAL)
-        while _scalar(conn, f"SELECT count(*) FROM \"task\" WHERE \"status\" IN ('{terminal}')") < count:
-            if time.perf_counter() > started + RUN_TIMEOUT:
-                raise BenchError(f"{workers} worker(s): not all {count} tasks ended within {RUN_TIMEOUT:.0f} s")
-            time.sleep(COUNT_POLL_SECONDS)
-        elapsed = time.perf_counter() - started
+        elapsed = _wait_all_ended(conn, count, started, f"{workers} worker(s)")
         cpu_after = _cpu(processes)
         bad = _scalar(conn, "SELECT count(*) FROM \"task\" WHERE \"status\" <> 'completed'")
         claimers = _scalar(conn, 'SELECT count(DISTINCT split_part("claimed_by", \':\', 2)) FROM "job"')

@@ -54,7 +54,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # this tree's cynode, also from a clone without an editable install
 
 # pylint: disable=wrong-import-position
-from bench.common import child_env, free_port
+from bench.common import child_env, free_port, terminate
 from bench.measure import BenchError, Client, Report, Row, cpu_seconds, median_ms, memory_kib, pct_ms
 from bench.scaleout import postgres_phase
 from cynode.dispatch.jobusers import NOGROUP, UidPool
@@ -178,14 +178,7 @@ class Child:
         return memory_kib(self.proc.pid)
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        terminate(self.proc)
 
 
 class Server(Child):

@@ -116,11 +116,14 @@ def open_store(settings, http_threads: int = 0):
                  max_connections=http_threads + settings.workers + OTHER_DATABASE_THREADS)
 
 
-def unreachable(settings, exc) -> str:
-    """The one line for a database that cannot be reached at start: the URL without its password, and why."""
-    from cynode.store.database import redact  # pylint: disable=import-outside-toplevel
+def start_error(settings, exc: Exception) -> str:
+    """The one line for a process that cannot start: an unreachable database names the URL without its
+    password; anything else says what is wrong (an ApiError its detail)."""
+    from cynode.store.database import DatabaseUnavailable, redact  # pylint: disable=import-outside-toplevel
 
-    return f"database unreachable ({redact(settings.database)}): {exc}"
+    if isinstance(exc, DatabaseUnavailable):
+        return f"database unreachable ({redact(settings.database)}): {exc}"
+    return str(getattr(exc, "detail", exc))
 
 
 def load_secretbox(settings, store):

@@ -29,8 +29,8 @@ import socket
 import sys
 import threading
 
-from cynode.daemon import (load_secretbox, open_store, runner_and_workspace, settings_from_argv, stop_on_signals,
-                           unreachable)
+from cynode.daemon import (load_secretbox, open_store, runner_and_workspace, settings_from_argv, start_error,
+                           stop_on_signals)
 from cynode.settings import SettingsError
 from cynode.store.database import DatabaseUnavailable
 
@@ -79,11 +79,8 @@ def _open(settings):
 def run(settings) -> int:
     try:
         dispatcher = _open(settings)
-    except DatabaseUnavailable as exc:
-        print(f"Error: {unreachable(settings, exc)}", file=sys.stderr)
-        return 2
-    except (RuntimeError, ValueError, OSError) as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+    except (DatabaseUnavailable, RuntimeError, ValueError, OSError) as exc:
+        print(f"Error: {start_error(settings, exc)}", file=sys.stderr)
         return 2
     dispatcher.recover()
     dispatcher.start()

@@ -29,7 +29,7 @@ import sys
 import tempfile
 
 from cynode.daemon import (load_secretbox, open_store, private_tempdir, runner_and_workspace, settings_from_argv,
-                           stop_on_signals, unreachable)
+                           start_error, stop_on_signals)
 from cynode.dispatch.leases import LeaseKeeper, renew_interval
 from cynode.dispatch.node import HEARTBEAT_SECONDS
 from cynode.server.app import log_message, make_app, server_problem, upload_limit
@@ -138,11 +138,8 @@ def create_server(app, host: str, port: int, threads: int, body_limit: int, sock
 def run(settings) -> int:
     try:
         deps = _open(settings)
-    except DatabaseUnavailable as exc:
-        print(f"Error: {unreachable(settings, exc)}", file=sys.stderr)
-        return 2
-    except (ApiError, RuntimeError, ValueError, OSError) as exc:
-        print(f"Error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
+    except (DatabaseUnavailable, ApiError, RuntimeError, ValueError, OSError) as exc:
+        print(f"Error: {start_error(settings, exc)}", file=sys.stderr)
         return 2
     host, port = settings.host_port
     server = create_server(make_app(deps), host, port, settings.http_threads, upload_limit(settings.max_body_bytes))

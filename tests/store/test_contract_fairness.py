@@ -89,19 +89,31 @@ def test_a_disabled_users_work_is_not_claimed(store, users):
     assert store.claim_job("w", TIMEOUT) is None
 
 
+def serving(store, handle: str):
+    """Another claimer serving `handle` right now: it holds their row, stamped as just served, uncommitted."""
+    other = connect(store.url)
+    other.execute_sql("BEGIN IMMEDIATE" if store.backend == "sqlite" else "BEGIN")
+    other.execute_sql(f'UPDATE "user" SET last_claimed_at = {other.param} WHERE handle = {other.param}',
+                      (utcnow(), handle))
+    return other
+
+
+def claim_in_background(store):
+    """A thread claiming one job: the list its job lands in, and the thread."""
+    claimed = []
+    claimer = threading.Thread(target=lambda: (claimed.append(store.claim_job("w", TIMEOUT)), store.close()))
+    claimer.start()
+    return claimed, claimer
+
+
 def test_a_claimer_passes_by_a_user_another_claimer_is_serving(store, users):
     """Another claimer is serving alice (it holds her row, about to stamp her as just served) when this claimer
     chooses: it takes bob's job, not alice's. PostgreSQL passes her by at once (her row is locked), so claimers
     spread over users instead of queueing on one; SQLite's claimer waits for the write lock, then sees her stamp."""
     queue(store, users["alice"], 2)
     queue(store, users["bob"], 2)
-    other = connect(store.url)
-    other.execute_sql("BEGIN IMMEDIATE" if store.backend == "sqlite" else "BEGIN")
-    other.execute_sql(f'UPDATE "user" SET last_claimed_at = {other.param} WHERE handle = {other.param}',
-                      (utcnow(), "alice"))
-    claimed = []
-    claimer = threading.Thread(target=lambda: (claimed.append(store.claim_job("w", TIMEOUT)), store.close()))
-    claimer.start()
+    other = serving(store, "alice")
+    claimed, claimer = claim_in_background(store)
     if store.backend == "postgresql":
         claimer.join(timeout=30)
         assert claimed and name_of(store, claimed[0]) == "bob-1"  # while the other still holds alice
@@ -123,13 +135,8 @@ def test_a_claimer_that_waited_for_another_serving_the_only_user_with_work_claim
     attempts = []
     attempt = store._claim_attempt  # pylint: disable=protected-access
     monkeypatch.setattr(store, "_claim_attempt", lambda *args: attempts.append(1) or attempt(*args))
-    other = connect(store.url)
-    other.execute_sql("BEGIN IMMEDIATE" if store.backend == "sqlite" else "BEGIN")
-    other.execute_sql(f'UPDATE "user" SET last_claimed_at = {other.param} WHERE handle = {other.param}',
-                      (utcnow(), "alice"))
-    claimed = []
-    claimer = threading.Thread(target=lambda: (claimed.append(store.claim_job("w", TIMEOUT)), store.close()))
-    claimer.start()
+    other = serving(store, "alice")
+    claimed, claimer = claim_in_background(store)
     time.sleep(0.5)
     assert claimer.is_alive()  # waiting for the other claimer
     other.execute_sql("COMMIT")

@@ -611,6 +611,10 @@ Feature: Task lifecycle on the server: create, run, inspect, cancel, contain and
       | as plain processes  | the credentials key   | cat {data_dir}/credentials.key                                             | Permission denied         |
       | as plain processes  | the server's environ  | cat /proc/{server_pid}/environ                                             | Permission denied         |
       | as plain processes  | the server process    | kill -0 {server_pid}                                                       | Operation not permitted   |
+      | in bubblewrap       | PostgreSQL over TCP   | python3 -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1)" | Connection refused      |
+      | as plain processes  | PostgreSQL over TCP   | python3 -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1)" | Network is unreachable  |
+      | in bubblewrap       | PostgreSQL's socket   | python3 -c "import socket; socket.socket(socket.AF_UNIX).connect('/var/run/postgresql/.s.PGSQL.5432')" | No such file or directory |
+      | as plain processes  | PostgreSQL's socket   | python3 -c "import socket; socket.socket(socket.AF_UNIX).connect('/var/run/postgresql/.s.PGSQL.5432')" | No such file or directory |
 
   @req_sandbox_isolation @spec_gateway_10_3
   Scenario Outline: a job gets a scrubbed environment and an unprivileged user (<runner>)

@@ -140,6 +140,11 @@ class Settings:  # pylint: disable=too-many-instance-attributes
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in SECRETS}
 
 
+def is_postgres(database_url: str) -> bool:
+    """Whether a database URL names PostgreSQL (the only backend several processes share)."""
+    return database_url.lower().startswith(("postgresql://", "postgres://"))
+
+
 def _convert(spec: Spec, raw: object) -> object:
     if raw is None:
         return None

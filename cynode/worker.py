@@ -31,7 +31,7 @@ import threading
 
 from cynode.daemon import (load_secretbox, open_store, runner_and_workspace, settings_from_argv, start_error,
                            stop_on_signals)
-from cynode.settings import SettingsError
+from cynode.settings import SettingsError, is_postgres
 from cynode.store.database import DatabaseUnavailable
 
 LOG = logging.getLogger("cynode")
@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
 
 
 def _check(settings) -> None:
-    if not settings.database.startswith(("postgresql://", "postgres://")):
+    if not is_postgres(settings.database):
         raise SettingsError("database: a worker shares a PostgreSQL database with the gateways (--database "
                             "postgresql://USER@HOST:PORT/DB); SQLite serves one `cynode serve` process")
     if settings.workers < 1:

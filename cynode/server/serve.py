@@ -36,7 +36,7 @@ from cynode.server.app import log_message, make_app, server_problem, upload_limi
 from cynode.server.bootstrap import ensure_admin, ensure_system_skill
 from cynode.server.deps import Deps
 from cynode.server.errors import ApiError
-from cynode.settings import SPECS
+from cynode.settings import SPECS, SettingsError, is_postgres
 from cynode.store.database import DatabaseUnavailable
 
 LOG = logging.getLogger("cynode")
@@ -49,8 +49,14 @@ def usage() -> str:
 
 
 def main(argv: list[str]) -> int:
-    settings = settings_from_argv(usage(), "serve", argv)
+    settings = settings_from_argv(usage(), "serve", argv, _check)
     return settings if isinstance(settings, int) else run(settings)
+
+
+def _check(settings) -> None:
+    if settings.no_dispatch and not is_postgres(settings.database):
+        raise SettingsError("no_dispatch: a gateway without a dispatcher needs `cynode worker` processes to run its "
+                            "jobs, and they share a PostgreSQL database (--database postgresql://USER@HOST:PORT/DB)")
 
 
 def _open(settings):  # pylint: disable=too-many-locals  # the one place the server's parts are put together

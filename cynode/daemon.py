@@ -9,8 +9,9 @@ import sys
 
 LOG = logging.getLogger("cynode")
 # threads holding a database connection besides the HTTP and job threads: main (start-up, shutdown), heartbeat,
-# monitor, and one to spare (the lease keeper of `serve --no-dispatch`); the LISTEN connection is not the pool's
-OTHER_DATABASE_THREADS = 4
+# monitor, the listener's cancel checks (its LISTEN connection is not the pool's), and one to spare (e.g. the lease
+# keeper of `serve --no-dispatch`)
+OTHER_DATABASE_THREADS = 5
 
 
 def settings_from_argv(doc: str, command: str, argv: list[str], check=None):

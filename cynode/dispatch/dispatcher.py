@@ -30,6 +30,7 @@ LOG = logging.getLogger("cynode.dispatch")
 POLL_SECONDS = 1.0  # idle re-check for jobs queued by other processes
 MONITOR_SECONDS = 1.0  # how often running jobs are checked for a cancel made by another process
 LISTEN_SECONDS = 1.0  # the listener's longest wait: how soon it notices a stop
+HEARTBEAT_THREAD = "cynode-heartbeat"
 SWEEP_SECONDS = 600.0
 
 
@@ -49,6 +50,8 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
         self._stopping = threading.Event()
         self._cancels: dict[str, threading.Event] = {}  # running job id -> its cancel switch
         self._leases: dict[str, str] = {}  # running job id -> its lease id, renewed by the heartbeat
+        self._renewed_at = time.monotonic()  # the last renewal the database took
+        self._beating_done = threading.Event()  # set by stop() once no job runs: the heartbeat may end
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._last_sweep = 0.0
@@ -80,7 +83,7 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
             self._spawn(self._monitor_loop, "cynode-monitor")
         if self._listener:
             self._spawn(self._listen_loop, "cynode-listener")
-        self._spawn(self._heartbeat_loop, "cynode-heartbeat")
+        self._spawn(self._heartbeat_loop, HEARTBEAT_THREAD)
 
     def _spawn(self, target, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -90,16 +93,20 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
     def stop(self, grace: float) -> None:
         """Stop claiming; let running jobs finish for `grace` seconds, then kill them (they end failed)."""
         self._stopping.set()
-        self.node.beat.set()
         self._wake_all()
         deadline = time.monotonic() + grace
-        for thread in self._threads:
+        working = [thread for thread in self._threads if thread.name != HEARTBEAT_THREAD]
+        for thread in working:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         with self._lock:
             for event in self._cancels.values():  # still running after the grace: kill
                 event.set()
-        for thread in self._threads:
+        for thread in working:
             thread.join(timeout=self.settings.job_kill_grace_seconds + 10)
+        self._beating_done.set()  # the heartbeat renewed the running jobs' leases until they ended
+        self.node.beat.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
 
     @property
     def stopping(self) -> bool:
@@ -151,6 +158,7 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
         with self._lock:
             self._cancels[job.id] = cancel
             self._leases[job.id] = job.lease_id
+        self.store.release()  # a job may run for hours: its connection waits in the pool, checked when taken back
         try:
             execute(self, job, cancel)
         except DatabaseUnavailable as exc:  # an outage, not a crash: the lease, no longer renewed, runs out
@@ -187,13 +195,20 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
         while True:
             self.node.beat.wait(self.node.heartbeat_seconds)
             self.node.beat.clear()
-            if self._stopping.is_set():
+            if self._beating_done.is_set():
                 return
+            try:
+                with outage:
+                    self._renew_leases()  # first, and whatever the rest of the beat does: jobs depend on it
+            except Exception:  # pylint: disable=broad-exception-caught  # a bug must not end the heartbeat
+                LOG.exception("could not renew the leases of running jobs")
+            self._give_up_lost_leases()
+            if self._stopping.is_set():
+                continue  # stopping: only the running jobs' leases matter until they end
             try:
                 with outage:
                     if self.node.heartbeat():
                         self._wake_all()
-                    self._renew_leases()
                     fail_expired(self.store)
                     if self.runner.reap_orphans():  # a worker on this host died: its jobs' processes go too
                         LOG.warning("killed processes left running by jobs of a dead process on this host")
@@ -206,7 +221,20 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
         with self._lock:
             leases = dict(self._leases)
         held = self.store.renew_leases(list(leases.values()), self.settings.job_lease_seconds)
+        self._renewed_at = time.monotonic()
         self.cancel([job for job, lease in leases.items() if lease not in held])
+
+    def _give_up_lost_leases(self) -> None:
+        """Kill the running jobs when no renewal has reached the database for a whole lease (it is away, or cut
+        off): other nodes fail them, so their results would be refused, and they must not go on acting."""
+        if time.monotonic() - self._renewed_at <= self.settings.job_lease_seconds:
+            return
+        with self._lock:
+            running = list(self._leases)
+        if running:
+            LOG.warning("no lease renewal for %d s: killing %d running job(s), which other nodes fail",
+                        self.settings.job_lease_seconds, len(running))
+            self.cancel(running)
 
     def _listen_loop(self) -> None:
         """PostgreSQL: a task created through any process wakes a worker here; a cancel is checked at once."""

@@ -3,6 +3,7 @@
 import contextlib
 import os
 import select
+import socket
 import threading
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -10,6 +11,11 @@ import peewee
 from playhouse.pool import MaxConnectionsExceeded, PooledDatabase
 
 CONNECT_SECONDS = 5  # a server that does not answer fails the start (or a checkout) this soon, not never
+DEAD_PEER_SECONDS = 10  # a database host cut off silently is given up this soon (keepalive, TCP user timeout)
+_DEAD_PEER_OPTIONS = tuple((level, getattr(socket, name), value) for level, name, value in (
+    (socket.SOL_SOCKET, "SO_KEEPALIVE", 1), (socket.IPPROTO_TCP, "TCP_KEEPIDLE", 4),
+    (socket.IPPROTO_TCP, "TCP_KEEPINTVL", 2), (socket.IPPROTO_TCP, "TCP_KEEPCNT", 3),
+    (socket.IPPROTO_TCP, "TCP_USER_TIMEOUT", DEAD_PEER_SECONDS * 1000)) if hasattr(socket, name))
 CHECKOUT_SECONDS = 10  # a thread waits this long for a free pooled connection before its request fails
 # SQLSTATEs saying the connection, not the statement, failed: class 08 (connection exception) and the server
 # going away (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now).
@@ -29,12 +35,14 @@ class DatabaseUnavailable(Exception):
 
 
 def redact(url: str) -> str:
-    """`url` without its password, for anything printed."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """`url` without its password, for anything printed: everything between the scheme and the host's `@` but the
+    user is masked, so a password that was not percent-encoded (holding `#`, `/` or `?`) is masked as well."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
         return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    credentials, _, host = rest.rpartition("@")
+    user, has_password, _ = credentials.partition(":")
+    return f"{scheme}://{user}:***@{host}" if has_password else url
 
 
 def resolve_password(password_file: str | None, environ) -> str | None:
@@ -117,8 +125,14 @@ class _Pg8000Adapter(peewee._BasePsycopgAdapter):  # pylint: disable=protected-a
 
         conn = pg8000.dbapi.connect(database=db.database, timeout=CONNECT_SECONDS, **params)
         # The timeout was for connecting: a query may wait on a lock (the migration's advisory lock, FOR UPDATE) as
-        # long as it needs. A peer that is gone shows as EOF or a reset, or through pg8000's TCP keepalive.
-        conn._usock.settimeout(None)  # pylint: disable=protected-access
+        # long as it needs. A peer that is gone shows as EOF or a reset; one cut off silently (a partition, a host
+        # that lost power) through keepalive probes when idle and the TCP user timeout while a query waits for its
+        # reply: within DEAD_PEER_SECONDS, well inside a job lease, never the kernel's ~15 minutes.
+        sock = conn._usock  # pylint: disable=protected-access
+        sock.settimeout(None)
+        for level, option, value in _DEAD_PEER_OPTIONS:
+            with contextlib.suppress(OSError):  # an option this kernel lacks: the peer is found dead later
+                sock.setsockopt(level, option, value)
         return conn
 
     def get_binary_type(self):
@@ -151,7 +165,7 @@ class Pg8000Database(PooledDatabase, peewee.PostgresqlDatabase):
         except MaxConnectionsExceeded:
             raise DatabaseUnavailable(f"no free connection in the pool of {self._max_connections} "
                                       f"within {self._wait_timeout} s") from None
-        except peewee.PeeweeException as exc:
+        except (peewee.PeeweeException, OSError) as exc:  # OSError: a timeout in pg8000's start-up exchange
             raise DatabaseUnavailable(_connect_reason(exc)) from exc
 
     def cursor(self, named_cursor=None):
@@ -275,7 +289,12 @@ def _sqlite(path: str) -> SqliteDatabase:
 
 def _postgres(url: str, password: str | None, max_connections: int) -> Pg8000Database:
     parts = urlsplit(url)
-    params = {"host": parts.hostname or "localhost", "port": parts.port or 5432, "user": unquote(parts.username or "")}
+    try:
+        port = parts.port or 5432
+    except ValueError:  # its message would quote what follows the `:`, which may be a password
+        raise UnsupportedDatabase("PostgreSQL URL: the port is not a number (percent-encode a password holding "
+                                  "`/`, `?`, `#` or `@`, or give it in database_password_file or PGPASSWORD)") from None
+    params = {"host": parts.hostname or "localhost", "port": port, "user": unquote(parts.username or "")}
     password = password or unquote(parts.password or "")
     if password:
         params["password"] = password

@@ -2,6 +2,7 @@
 
 import functools
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -13,6 +14,7 @@ from cynode.store.prepared import Prepared
 from cynode.store.records import ClaimedJob, JobRecord, utcnow
 from cynode.store.tasks import TERMINAL
 
+CLOCK_CHECK_SECONDS = 60.0  # how often a process reads the database's clock again (drift is far slower)
 MAX_CLAIM_ATTEMPTS = 16  # each retry follows another claimer's commit, so this is never reached in practice
 _RETRY = object()
 
@@ -25,6 +27,22 @@ class JobQueries:
     backend: str
     artifacts_for_task: Callable[[str], list]
     add_artifacts: Callable[[str, Iterable], None]
+
+    _clock_offset: timedelta | None = None  # the database's clock minus ours, as last read
+    _clock_read_at = 0.0  # time.monotonic() then
+
+    def db_now(self):
+        """Now by the database's clock (naive UTC), for the job times processes on several hosts compare: a lease
+        written by one node is judged expired by another, so a host whose clock is off must not fail the jobs of
+        the rest. SQLite serves one host: our clock is the database's."""
+        if self.backend != "postgresql":
+            return utcnow()
+        if self._clock_offset is None or time.monotonic() - self._clock_read_at > CLOCK_CHECK_SECONDS:
+            before = utcnow()
+            server = self.db.execute_sql("SELECT clock_timestamp() AT TIME ZONE 'UTC'").fetchone()[0]
+            self._clock_offset = server - before - (utcnow() - before) / 2  # half the round trip
+            self._clock_read_at = time.monotonic()
+        return utcnow() + self._clock_offset
 
     @functools.cached_property
     def _claim_candidates(self) -> str:
@@ -125,7 +143,7 @@ class JobQueries:
         if not rows:
             skipped.add(owner)  # reached the cap, or their job went, since the candidates were read
             return _RETRY
-        now = utcnow()
+        now = self.db_now()
         job_id, task_id = rows[0][(Job, "id")], rows[0][(Job, "task")]
         lease_until = now + timedelta(seconds=lease_seconds)
         flipped = self._start_job.rows(job_id, str(uuid.uuid4()), worker, now, lease_until)
@@ -182,11 +200,11 @@ class JobQueries:
         keeps `canceled` but gets its partial output. A failure fails the task and cancels the jobs after it;
         the last job completing completes the task.
         """
-        now = utcnow()
+        now = self.db_now()
         with self.db.atomic():
-            self.add_artifacts(job.task_id, artifacts)
             if not self._store_result.count(json.dumps(result), now, job.id, job.lease_id, job.attempt):
-                return None
+                return None  # fenced off: nothing of it is kept, its outputs neither
+            self.add_artifacts(job.task_id, artifacts)
             if self._settle_job.count(status, job.id, job.lease_id):
                 if status != "completed":
                     self._fail_task.count(job.task_id, now)
@@ -261,7 +279,7 @@ class JobQueries:
         missing was revoked (its job failed after the lease ran out, or it ended), so its worker must stop."""
         if not lease_ids:
             return set()
-        until = utcnow() + timedelta(seconds=lease_seconds)
+        until = self.db_now() + timedelta(seconds=lease_seconds)
         held = Job.update(lease_expires_at=until).where(Job.lease_id.in_(lease_ids) & (Job.status == "running"))
         with self.db.atomic():
             held.execute()
@@ -275,7 +293,7 @@ class JobQueries:
 
         Never re-queued: commands may not be idempotent. Returns how many jobs were failed.
         """
-        now = utcnow()
+        now = self.db_now()
         where = Job.status == "running"
         if expired_only:
             where &= Job.lease_expires_at < now

@@ -84,7 +84,9 @@ class Job(BaseModel):
     started_at = peewee.DateTimeField(null=True)
     ended_at = peewee.DateTimeField(null=True)
     owner = peewee.ForeignKeyField(User, backref="jobs", on_delete="CASCADE", index=False)  # the task's owner
-    attempt = peewee.IntegerField(default=0, constraints=[peewee.SQL("DEFAULT 0")])  # claims so far: the fence
+    # Claims so far (1 once claimed: jobs are never re-queued, as commands may not be idempotent); with lease_id,
+    # what a finish must still hold to be stored.
+    attempt = peewee.IntegerField(default=0, constraints=[peewee.SQL("DEFAULT 0")])
 
     class Meta:  # pylint: disable=missing-class-docstring
         indexes = (

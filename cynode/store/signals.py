@@ -47,7 +47,9 @@ class Listener:
             # query, whose reply comes after every notification already sent. (A notification read ahead with
             # that reply is seen at the next wait, at most `timeout` later.)
             if not self._conn.notifications:
-                select.select([self._conn._usock], [], [], timeout)  # pylint: disable=protected-access
+                poller = select.poll()  # not select(): a busy process's descriptors may be past 1023
+                poller.register(self._conn._usock, select.POLLIN)  # pylint: disable=protected-access
+                poller.poll(timeout * 1000)
                 run_sql(self._conn, "SELECT 1")
             channels = [channel for _pid, channel, _payload in self._conn.notifications]
             self._conn.notifications.clear()

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from cynode.store import migrations, signals
+from cynode.store import jobs, migrations, signals
 from cynode.store.models import Job
 from cynode.store.records import utcnow
 from cynode.store.store import Store
@@ -71,6 +71,16 @@ def test_an_expired_lease_fails_its_job_and_fences_off_the_late_result(store, ow
     assert store.task_by_id(made.id).status == "failed"
 
 
+def test_a_fenced_off_finish_keeps_none_of_its_outputs(store, owner):
+    made = new_task(store, owner)
+    job = store.claim_job("killed-worker", TIMEOUT)
+    expire(store, job)
+    store.recover_jobs(EXPIRED, expired_only=True)
+    late = ("a1", "out/report.pdf", "application/pdf", 10)
+    assert store.finish_job(job, "completed", {"stdout": "late"}, [late]) is None
+    assert store.artifacts_for_task(made.id) == []
+
+
 def test_a_finish_under_an_older_attempt_is_refused(store, owner):
     new_task(store, owner)
     job = store.claim_job("w", TIMEOUT)
@@ -83,6 +93,20 @@ def test_a_finish_under_an_older_attempt_is_refused(store, owner):
 def test_sqlite_has_no_listener(store):
     """One process, which wakes its own threads."""
     assert store.job_listener() is None
+
+
+@ONLY_POSTGRES
+def test_leases_are_judged_by_the_databases_clock_not_each_hosts(store, owner, monkeypatch):
+    """A node whose clock runs 31 s ahead sweeps expired leases: a live 30 s lease of another node is not one."""
+    new_task(store, owner)
+    store.claim_job("healthy-node", 30)
+    ahead = Store(store.url)
+    try:
+        monkeypatch.setattr(jobs, "utcnow", lambda: utcnow() + timedelta(seconds=31))
+        assert ahead.recover_jobs(EXPIRED, expired_only=True) == 0
+        assert abs(ahead.db_now() - utcnow()) < timedelta(seconds=2)  # the database's time, not the skewed one
+    finally:
+        ahead.close()
 
 
 @ONLY_POSTGRES

@@ -3,6 +3,7 @@
 Faults are real: the server ends our backend (pg_terminate_backend), or nothing listens where the URL points.
 """
 
+import socket
 import threading
 
 import peewee
@@ -141,3 +142,28 @@ def test_a_server_that_cannot_be_reached_or_refuses_us_is_unavailable_with_its_r
                 store.ping()
         finally:
             store.close()
+
+
+def test_a_server_that_accepts_but_never_answers_is_unavailable_not_a_crash(monkeypatch):
+    """A host that takes the TCP connection and then says nothing (overloaded, half dead): pg8000's start-up
+    exchange times out, which is DatabaseUnavailable (a 503, one start-up line), not a bare TimeoutError."""
+    monkeypatch.setattr(database, "CONNECT_SECONDS", 0.3)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)  # the kernel completes the handshake; nobody ever reads or writes
+        store = Store(f"postgresql://root@127.0.0.1:{silent.getsockname()[1]}/test")
+        try:
+            with pytest.raises(DatabaseUnavailable):
+                store.ping()
+        finally:
+            store.close()
+
+
+def test_a_pooled_connection_gives_up_on_a_silent_peer_within_seconds(store):
+    """A partition cannot be made without packet-level control of the network, so this checks what bounds it:
+    keepalive probes while idle and the TCP user timeout while a reply is awaited."""
+    store.ping()
+    sock = store.db.connection()._usock  # pylint: disable=protected-access
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == database.DEAD_PEER_SECONDS * 1000
+    assert sock.gettimeout() is None  # a long lock wait on a live server is not cut short

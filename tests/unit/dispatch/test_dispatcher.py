@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import threading
 import time
 from datetime import timedelta
 
@@ -19,6 +20,7 @@ from cynode.store.store import Store
 from tests.support.pg import PrivateDatabase, base_url
 from tests.support.pg import connect as pg_connect
 from tests.support.server import make_settings
+from tests.support.tcpproxy import TcpProxy
 
 
 def _dispatcher(tmp_path, **settings) -> tuple[Dispatcher, Store]:
@@ -320,5 +322,53 @@ def test_the_heartbeat_kills_what_the_jobs_of_a_dead_worker_on_this_host_left_ru
         assert orphan.wait(timeout=10) == -9
     finally:
         orphan.kill()
+        dispatcher.stop(grace=0)
+        store.close()
+
+
+@pytest.mark.postgres
+def test_a_node_cut_off_from_the_database_for_a_lease_kills_its_jobs(tmp_path, pg_url):
+    """Other nodes fail the jobs of a node that stops renewing; that node must stop them too, not let them act on."""
+    proxy = TcpProxy(("127.0.0.1", 5432)).start()
+    via_proxy = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    dispatcher, store = _dispatcher(tmp_path, workers=1, database=via_proxy, job_lease_seconds=2,
+                                    job_kill_grace_seconds=1)
+    try:
+        task = _task(store, store.create_user("owner", None), "echo $$ > pid; exec sleep 300")
+        dispatcher.start()
+        pid_file = dispatcher.workspace.work_dir(task.id) / "pid"
+        _wait(lambda: pid_file.exists() and pid_file.read_text().strip())
+        pid = int(pid_file.read_text())
+        proxy.cut()
+        _wait(lambda: not _alive(pid), timeout=15)
+    finally:
+        proxy.restore()
+        dispatcher.stop(grace=0)
+        store.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_while_stopping_the_heartbeat_keeps_renewing_the_leases_of_jobs_finishing_in_the_grace(tmp_path):
+    """A job outliving its lease during the shutdown grace is still renewed, so no other node fails it meanwhile."""
+    dispatcher, store = _dispatcher(tmp_path, workers=1, job_lease_seconds=2)
+    try:
+        task = _running_sleeper(dispatcher, store, store.create_user("owner", None))
+        stopper = threading.Thread(target=dispatcher.stop, kwargs={"grace": 4})
+        stopper.start()
+        deadline = time.monotonic() + 3.5  # well past the 2 s lease, within the grace
+        while time.monotonic() < deadline:
+            assert store.recover_jobs({"version": 1, "status": "failed", "error": "expired"}, expired_only=True) == 0
+            time.sleep(0.2)
+        stopper.join(timeout=30)
+        [job] = store.jobs_for_task(task.id)
+        assert job.status == "failed" and "shut down" in json.loads(job.result)["error"]  # killed after the grace
+    finally:
         dispatcher.stop(grace=0)
         store.close()

@@ -62,6 +62,14 @@ def test_printed_urls_never_show_a_password():
             == "postgresql://alice:***@db.example:5433/cynode")
     assert redact("postgresql://alice@db/x") == "postgresql://alice@db/x"
     assert redact("sqlite:////var/lib/cynode.db") == "sqlite:////var/lib/cynode.db"
+    for raw in ("s3cr#t", "a/b?c", "p@ss"):  # not percent-encoded: the URL parser would cut the password short
+        assert redact(f"postgresql://alice:{raw}@db:5432/x") == "postgresql://alice:***@db:5432/x"
+
+
+def test_a_url_whose_password_breaks_the_port_is_refused_without_quoting_it():
+    with pytest.raises(UnsupportedDatabase) as refused:
+        connect("postgresql://alice:s3cr#t@db:5432/x")
+    assert "s3cr" not in str(refused.value) and "percent-encode" in str(refused.value)
 
 
 def test_the_password_comes_from_the_file_then_pgpassword(tmp_path):

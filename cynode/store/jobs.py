@@ -63,8 +63,9 @@ class JobQueries:
 
     @functools.cached_property
     def _lock_owner(self) -> str:
-        """PostgreSQL: wait out any other claimer serving this user; their stamp as it is now."""
-        return f'SELECT "last_claimed_at" FROM "user" WHERE "id" = {self.db.param} FOR UPDATE'
+        """PostgreSQL: wait out any other claimer serving this user; their stamp as it is now. NO KEY: rows that
+        refer to the user (a task being created, an audit event) only need the key to stay, so they never wait."""
+        return f'SELECT "last_claimed_at" FROM "user" WHERE "id" = {self.db.param} FOR NO KEY UPDATE'
 
     @functools.cached_property
     def _try_lock_owner(self) -> str:

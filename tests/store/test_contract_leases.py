@@ -194,3 +194,17 @@ def test_threads_migrating_at_once_agree(url):
     for thread in threads:
         thread.join(timeout=60)
     assert results == [len(migrations.STEPS)] * 3
+
+
+@ONLY_POSTGRES
+def test_creating_a_task_never_waits_for_a_claim_serving_its_owner(store, owner):
+    """A claim holds its user's row for the length of its transaction; a new task of that user (a row referring
+    to it) goes ahead meanwhile. (SQLite has one writer at a time.)"""
+    new_task(store, owner)
+    with store.db.atomic():
+        assert store.db.execute_sql(store._lock_owner, (owner.id,)).fetchone()  # pylint: disable=protected-access
+        creator = Store(store.url)
+        created = threading.Thread(target=lambda: (new_task(creator, owner), creator.close()))
+        created.start()
+        created.join(timeout=5)
+        assert not created.is_alive()

@@ -31,6 +31,7 @@ POLL_SECONDS = 1.0  # idle re-check for jobs queued by other processes
 MONITOR_SECONDS = 1.0  # how often running jobs are checked for a cancel made by another process
 LISTEN_SECONDS = 1.0  # the listener's longest wait: how soon it notices a stop
 HEARTBEAT_THREAD = "cynode-heartbeat"
+FINISH_RETRY_SECONDS, FINISH_RETRY_MOST_SECONDS = 0.25, 5.0  # storing a result while the database is away
 SWEEP_SECONDS = 600.0
 
 
@@ -185,6 +186,20 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
                 LOG.exception("dispatcher could not claim a job")
             with self._wake:
                 self._wake.wait(POLL_SECONDS)
+
+    def finish(self, job, status: str, result: dict, artifacts=()) -> str | None:
+        """Store a job's result (store.finish_job). While the database is away, try again until no renewal has
+        reached it for a whole lease: a restart of PostgreSQL as a long job ends must not lose its result. Past
+        that, other nodes fail the job and the fence would refuse the result anyway, so the outage is raised."""
+        delay = FINISH_RETRY_SECONDS
+        while True:
+            try:
+                return self.store.finish_job(job, status, result, artifacts)
+            except DatabaseUnavailable:
+                if time.monotonic() - self._renewed_at > self.settings.job_lease_seconds:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, FINISH_RETRY_MOST_SECONDS)
 
     def _heartbeat_loop(self) -> None:
         """Every heartbeat_seconds, or at once when woken: stamp the node, take its status, apply a new

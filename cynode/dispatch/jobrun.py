@@ -57,7 +57,7 @@ KINDS = {"command": run_process, "script": run_process, "prompt": run_prompt}
 def execute(dispatcher, job, cancel) -> None:
     """Run a claimed job (a ClaimedJob) by its kind and store its result; raises only on a bug or a broken data
     dir."""
-    store, workspace = dispatcher.store, dispatcher.workspace
+    workspace = dispatcher.workspace
     outcome = KINDS[job.kind](dispatcher, job, cancel)
     if outcome.status is TaskStatus.CANCELED:
         outcome = outcome.but(error=SHUT_DOWN if dispatcher.stopping else CANCELED)
@@ -69,6 +69,6 @@ def execute(dispatcher, job, cancel) -> None:
                                             dispatcher.settings.task_max_artifact_bytes)
         artifacts = outputs.artifacts
         outcome = outcome.but(extra=outputs.result_fields())
-    if store.finish_job(job, outcome.job_status, outcome.result(job.task_id, job.id), artifacts) is None:
+    if dispatcher.finish(job, outcome.job_status, outcome.result(job.task_id, job.id), artifacts) is None:
         LOG.warning("job %s (attempt %d): result refused: its lease was revoked after it ran out, and the job was "
                     "failed meanwhile", job.id, job.attempt)

@@ -372,3 +372,25 @@ def test_while_stopping_the_heartbeat_keeps_renewing_the_leases_of_jobs_finishin
     finally:
         dispatcher.stop(grace=0)
         store.close()
+
+
+@pytest.mark.postgres
+def test_a_result_ready_while_the_database_is_away_is_stored_once_it_is_back(tmp_path, pg_url):
+    """PostgreSQL restarts just as a job ends: the result waits and is stored when the database answers again,
+    within the lease, instead of the job being failed for a lost lease."""
+    proxy = TcpProxy(("127.0.0.1", 5432)).start()
+    via_proxy = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    dispatcher, store = _dispatcher(tmp_path, workers=1, database=via_proxy, job_lease_seconds=15)
+    try:
+        task = _task(store, store.create_user("owner", None), "touch started; sleep 1; echo done")
+        dispatcher.start()
+        _wait(lambda: (dispatcher.workspace.work_dir(task.id) / "started").exists())
+        proxy.cut()
+        time.sleep(2.5)  # the job ended meanwhile; its result could not be stored
+        proxy.restore()
+        _wait(lambda: store.task_by_id(task.id).status == "completed", timeout=15)
+        assert _results(store, task.id)[0]["stdout"] == "done\n"
+    finally:
+        dispatcher.stop(grace=0)
+        store.close()
+        proxy.cut()

@@ -16,13 +16,14 @@ from datetime import timedelta
 
 from cynode.dispatch.jobrun import execute
 from cynode.dispatch.node import HEARTBEAT_SECONDS, LocalNode
-from cynode.dispatch.outcome import CRASHED, RESTARTED, Outcome
+from cynode.dispatch.outcome import CRASHED, LEASE_EXPIRED, RESTARTED, Outcome
 from cynode.store.records import utcnow
 
 LOG = logging.getLogger("cynode.dispatch")
 POLL_SECONDS = 1.0  # idle re-check for jobs queued by other processes
 MONITOR_SECONDS = 1.0  # how often running jobs are checked for a cancel made by another process
 SWEEP_SECONDS = 600.0
+LEASE_CHECK_SECONDS = 10.0  # how often running jobs whose lease ran out (their server died) are failed
 
 
 class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is one more: it gates the claims
@@ -43,6 +44,7 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._last_sweep = 0.0
+        self._last_lease_check = 0.0
         self.node = LocalNode(store, settings, runner, inference, heartbeat_seconds=heartbeat_seconds)
 
     # lifecycle ------------------------------------------------------------------------------------------------
@@ -171,16 +173,31 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
                 LOG.exception("node heartbeat failed")
 
     def _monitor_loop(self) -> None:
-        """Cancels made through another process, and the work-dir retention sweep."""
+        """Cancels made through another process, jobs of dead servers, and the work-dir retention sweep."""
         while not self._stopping.wait(MONITOR_SECONDS):
             try:
                 with self._lock:
                     running = list(self._cancels)
                 canceled = [j for j, s in self.store.job_statuses(running).items() if s != "running"]
                 self.cancel(canceled)
+                self.fail_expired_leases()
                 self._sweep()
             except Exception:  # pylint: disable=broad-exception-caught
                 LOG.exception("dispatcher monitor failed")
+
+    def fail_expired_leases(self, force: bool = False) -> int:
+        """Fail running jobs whose lease ran out (every LEASE_CHECK_SECONDS; returns how many). A lease lasts the
+        job's timeout plus a grace, so its live server has ended it before then; one killed (SIGKILL, a crash)
+        left it `running`. recover() at start-up only catches those already expired then: on PostgreSQL a server
+        restarted at once left such a job, and its task, running for good."""
+        now = time.monotonic()
+        if not force and now - self._last_lease_check < LEASE_CHECK_SECONDS:
+            return 0
+        self._last_lease_check = now
+        count = self.store.recover_jobs(Outcome.dispatch_error(LEASE_EXPIRED).result(), expired_only=True)
+        if count:
+            LOG.warning("marked %d job(s) failed whose server stopped renewing their lease", count)
+        return count
 
     def _sweep(self, force: bool = False) -> None:
         """Remove the work dirs of tasks finished longer ago than the retention. Runs at the monitor's first

@@ -16,6 +16,7 @@ ENDS = (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELED)
 CANCELED = "canceled"
 SHUT_DOWN = "interrupted: the server shut down before the job finished"
 RESTARTED = "interrupted: server restarted while the job was running"
+LEASE_EXPIRED = "interrupted: the server running the job stopped (its lease expired)"
 CRASHED = "internal error while running the job"
 
 

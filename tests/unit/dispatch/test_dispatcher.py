@@ -143,6 +143,21 @@ def test_recover_fails_jobs_left_running(world):
     assert "restarted" in _results(store, task.id)[0]["error"]
 
 
+def test_a_running_dispatcher_fails_jobs_whose_lease_ran_out(world):
+    """A server killed mid-job leaves it running; once its lease is over, any live server fails it (on PostgreSQL a
+    restart does not, as another server may own it)."""
+    dispatcher, store, owner = world
+    task = _task(store, owner, "true")
+    store.claim_job("a-killed-server", 300)
+    assert dispatcher.fail_expired_leases(force=True) == 0  # the lease still runs
+    from cynode.store.models import Job  # pylint: disable=import-outside-toplevel  # the lease, as if long past
+    Job.update(lease_expires_at=utcnow() - timedelta(seconds=1)).execute()
+    assert dispatcher.fail_expired_leases() == 0  # checked at most every LEASE_CHECK_SECONDS
+    assert dispatcher.fail_expired_leases(force=True) == 1
+    assert store.task_by_id(task.id).status == "failed"
+    assert "lease expired" in _results(store, task.id)[0]["error"]
+
+
 def test_the_sweep_removes_work_dirs_of_long_finished_tasks_only(world):
     dispatcher, store, owner = world
     old, fresh = _task(store, owner, "true"), _task(store, owner, "true")

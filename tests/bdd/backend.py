@@ -15,6 +15,7 @@ from tests.support.pg import PG_URL_ENV, PrivateDatabase, base_url, connect
 
 BACKEND_ENV = "CYNODE_TEST_BACKEND"
 BACKENDS = ("sqlite", "postgresql")
+PREFIX = "cynode_bdd_"  # the databases of a BDD run, told apart from the store tests' (cynode_test_)
 
 
 def backend() -> str:
@@ -43,7 +44,7 @@ class Databases:
         if self._template is None:
             from cynode.store.store import Store  # pylint: disable=import-outside-toplevel  # PostgreSQL runs only
 
-            template = PrivateDatabase(_connect(), prefix="cynode_tmpl_")
+            template = PrivateDatabase(_connect(), prefix=PREFIX + "tmpl_", keep_connection=False)
             store = Store(template.url)
             try:
                 store.migrate()
@@ -54,14 +55,15 @@ class Databases:
 
     def empty(self, workdir: Path) -> PrivateDatabase:
         """A database never migrated, for the server that will start on `workdir` (e.g. to load an old schema)."""
-        database = self._by_workdir[Path(workdir)] = PrivateDatabase(_connect())
+        database = self._by_workdir[Path(workdir)] = PrivateDatabase(_connect(), prefix=PREFIX, keep_connection=False)
         return database
 
     def for_server(self, workdir: Path) -> PrivateDatabase:
         """The work dir's database: the one a server there used before, else a new copy of the template."""
         workdir = Path(workdir)
         if workdir not in self._by_workdir:
-            self._by_workdir[workdir] = PrivateDatabase(_connect(), template=self._template_name())
+            self._by_workdir[workdir] = PrivateDatabase(_connect(), template=self._template_name(), prefix=PREFIX,
+                                                        keep_connection=False)
         return self._by_workdir[workdir]
 
     def release(self, workdir: Path) -> None:

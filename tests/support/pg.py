@@ -39,15 +39,21 @@ def _execute(conn, sql: str) -> None:
 class PrivateDatabase:
     """CREATE DATABASE through `conn` (a connection from connect(base_url())); DROP DATABASE on close().
 
-    With `template` (the name of a database nobody is connected to) the new database is a copy of it.
+    With `template` (the name of a database nobody is connected to) the new database is a copy of it. With
+    `keep_connection=False` `conn` is closed at once and close() connects again (a connection fewer meanwhile).
     """
 
-    def __init__(self, conn, template: str | None = None, prefix: str = "cynode_test_"):
+    def __init__(self, conn, template: str | None = None, prefix: str = "cynode_test_", keep_connection: bool = True):
         self.admin_url = base_url()
         self.name = prefix + uuid.uuid4().hex[:12]
         self._conn = conn
         self.migrated = False  # for callers that keep the schema between tests
-        _execute(conn, f'CREATE DATABASE "{self.name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        try:
+            _execute(conn, f'CREATE DATABASE "{self.name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        finally:
+            if not keep_connection:
+                conn.close()
+                self._conn = None
         parts = urlsplit(self.admin_url)
         self.url = urlunsplit(parts._replace(path="/" + self.name))
 
@@ -62,6 +68,8 @@ class PrivateDatabase:
             conn.close()
 
     def close(self) -> None:
+        if self._conn is None:
+            self._conn = connect(self.admin_url)
         try:
             _execute(self._conn, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
         finally:

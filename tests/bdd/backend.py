@@ -9,12 +9,18 @@ PostgreSQL run can never pass without PostgreSQL.
 """
 
 import os
+import time
 from pathlib import Path
 
 from tests.support.pg import PG_URL_ENV, PrivateDatabase, base_url, connect
 
 BACKEND_ENV = "CYNODE_TEST_BACKEND"
 BACKENDS = ("sqlite", "postgresql")
+# A server holds up to one connection per thread (8 HTTP, 4 workers, 3 more) and PostgreSQL allows 100 by default:
+# parallel test processes, and other runs on the same PostgreSQL server, can exhaust it ("too many clients"). A
+# server is started once this many connections are free, or after HEADROOM_WAIT seconds anyway.
+HEADROOM = 20
+HEADROOM_WAIT = 60.0
 PREFIX = "cynode_bdd_"  # the databases of a BDD run, told apart from the store tests' (cynode_test_)
 
 
@@ -59,8 +65,10 @@ class Databases:
         return database
 
     def for_server(self, workdir: Path) -> PrivateDatabase:
-        """The work dir's database: the one a server there used before, else a new copy of the template."""
+        """The work dir's database: the one a server there used before, else a new copy of the template. Waits
+        for PostgreSQL to have connections to spare for one more server."""
         workdir = Path(workdir)
+        wait_for_headroom()
         if workdir not in self._by_workdir:
             self._by_workdir[workdir] = PrivateDatabase(_connect(), template=self._template_name(), prefix=PREFIX,
                                                         keep_connection=False)
@@ -81,6 +89,24 @@ class Databases:
 
 
 DATABASES = Databases()
+
+
+def free_connections() -> int:
+    conn = _connect()
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SELECT current_setting('max_connections')::int - current_setting("
+                       "'superuser_reserved_connections')::int - (SELECT COUNT(*) FROM pg_stat_activity "
+                       "WHERE backend_type = 'client backend')")
+        return cursor.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def wait_for_headroom() -> None:
+    deadline = time.monotonic() + HEADROOM_WAIT
+    while free_connections() < HEADROOM and time.monotonic() < deadline:
+        time.sleep(0.5)
 
 
 def stored(database_url: str) -> dict[str, bytes]:

@@ -5,6 +5,9 @@ bin := justfile_directory() / ".venv/bin"
 packages := "cli server store dispatch inference"
 # test processes (pytest-xdist): the suites wait on servers and jobs far more than they compute
 workers := "4"
+# the PostgreSQL BDD run: every server holds up to ~15 connections and PostgreSQL allows 100 by default; with 4
+# processes (and other runs on the same PostgreSQL server) CI hit "too many clients"
+pg_workers := "3"
 
 # everything CI checks: lint, feature files, tests with coverage (BDD on SQLite), the zipapp, and then at once (they
 # mostly wait on servers) schemathesis, the @pyz scenarios against the zipapp and the BDD suites on PostgreSQL
@@ -61,7 +64,7 @@ bdd *ARGS:
 # the BDD suites with every server on a private PostgreSQL database (CYNODE_TEST_PG_URL, default
 # postgresql://root@127.0.0.1:5432/test); fails when PostgreSQL cannot be reached
 bdd-pg *ARGS:
-    CYNODE_TEST_BACKEND=postgresql {{bin}}/pytest -q -n {{workers}} tests/bdd {{ARGS}}
+    CYNODE_TEST_BACKEND=postgresql {{bin}}/pytest -q -n {{pg_workers}} tests/bdd {{ARGS}}
 
 # build ./cynode.pyz
 build:

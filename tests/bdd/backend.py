@@ -19,7 +19,7 @@ BACKENDS = ("sqlite", "postgresql")
 # A server holds up to one connection per thread (8 HTTP, 4 workers, 3 more) and PostgreSQL allows 100 by default:
 # parallel test processes, and other runs on the same PostgreSQL server, can exhaust it ("too many clients"). A
 # server is started once this many connections are free, or after HEADROOM_WAIT seconds anyway.
-HEADROOM = 20
+HEADROOM = 30
 HEADROOM_WAIT = 60.0
 PREFIX = "cynode_bdd_"  # the databases of a BDD run, told apart from the store tests' (cynode_test_)
 

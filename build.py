@@ -3,6 +3,8 @@
 
   python3 build.py          make .venv (pinned runtime deps and shiv from setup.py), then build ./cynode.pyz
   python3 build.py test     also install the test tools (and what the tests need on this machine), run `just ci`
+                            (whose PostgreSQL runs need the server of CYNODE_TEST_PG_URL: started here if it is a
+                            local Debian cluster that is down)
 
 The pyz bundles pure-Python dependencies and runs on any Python >= 3.11.
 """
@@ -10,11 +12,13 @@ The pyz bundles pure-Python dependencies and runs on any Python >= 3.11.
 import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import venv
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -96,10 +100,38 @@ def ensure_test_tools() -> None:
             "the tests that need them will be skipped")
 
 
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=3):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_postgres() -> None:
+    """The PostgreSQL server the tests use (CYNODE_TEST_PG_URL) must answer: `just bdd-pg` fails without it. A
+    local Debian cluster that is down is started (root only); anything else is only reported, up front."""
+    url = urlsplit(os.environ.get("CYNODE_TEST_PG_URL") or "postgresql://root@127.0.0.1:5432/test")
+    host, port = url.hostname or "localhost", url.port or 5432
+    if _answers(host, port):
+        return
+    if host in ("127.0.0.1", "localhost", "::1") and os.geteuid() == 0 and shutil.which("pg_lsclusters"):
+        listed = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=False)
+        for line in listed.stdout.splitlines():
+            version, cluster, cluster_port, status = line.split()[:4]
+            if cluster_port == str(port) and status == "down":
+                say(f"starting PostgreSQL cluster {version}/{cluster} for the tests")
+                subprocess.run(["pg_ctlcluster", version, cluster, "start"], check=False)
+    if not _answers(host, port):
+        say(f"PostgreSQL does not answer at {host}:{port} (CYNODE_TEST_PG_URL): the PostgreSQL BDD run (bdd-pg) "
+            "will fail")
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["test"]:
         ensure_venv("dev")
         ensure_test_tools()
+        ensure_postgres()
         return subprocess.run([str(BIN / "just"), "ci"], cwd=ROOT, check=False).returncode
     if argv:
         print(__doc__, file=sys.stderr)

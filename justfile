@@ -5,24 +5,30 @@ bin := justfile_directory() / ".venv/bin"
 packages := "cli server store dispatch inference"
 # test processes (pytest-xdist): the suites wait on servers and jobs far more than they compute
 workers := "4"
+# the PostgreSQL BDD run: every server holds up to ~15 connections and PostgreSQL allows 100 by default; with 4
+# processes (and other runs on the same PostgreSQL server) CI hit "too many clients"
+pg_workers := "3"
 
-# everything CI checks: lint, feature files, tests with coverage, the zipapp, and then at once (both mostly wait on
-# servers) schemathesis and the @pyz scenarios against the zipapp
-ci: lint features cover build api-and-pyz
+# everything CI checks: lint, feature files, tests with coverage (BDD on SQLite), the zipapp, and then at once (they
+# mostly wait on servers) schemathesis, the @pyz scenarios against the zipapp and the BDD suites on PostgreSQL
+ci: lint features cover build servers
 
-# `api` and `bdd-pyz` side by side, each with its own log, printed when it ends; fails if either fails
-api-and-pyz:
+# `api`, `bdd-pyz` and `bdd-pg` side by side, each with its own log, printed when it ends; fails if any fails
+servers:
     #!/usr/bin/env bash
     set -uo pipefail
     logs=$(mktemp -d)
     {{bin}}/just api > "$logs/api" 2>&1 & api=$!
-    {{bin}}/just bdd-pyz > "$logs/pyz" 2>&1 & pyz=$!
-    wait $api; api_rc=$?
-    echo "--- api (exit $api_rc)"; cat "$logs/api"
-    wait $pyz; pyz_rc=$?
-    echo "--- bdd-pyz (exit $pyz_rc)"; cat "$logs/pyz"
+    {{bin}}/just bdd-pyz > "$logs/bdd-pyz" 2>&1 & pyz=$!
+    {{bin}}/just bdd-pg > "$logs/bdd-pg" 2>&1 & pg=$!
+    rc=0
+    for job in api:$api bdd-pyz:$pyz bdd-pg:$pg; do
+      wait "${job#*:}"; job_rc=$?
+      echo "--- ${job%%:*} (exit $job_rc)"; cat "$logs/${job%%:*}"
+      rc=$(( rc || job_rc ))
+    done
     rm -rf "$logs"
-    exit $(( api_rc || pyz_rc ))
+    exit $rc
 
 # pylint over code, tests, benchmarks and build scripts
 lint:
@@ -54,6 +60,11 @@ api:
 # BDD suites only
 bdd *ARGS:
     {{bin}}/pytest tests/bdd {{ARGS}}
+
+# the BDD suites with every server on a private PostgreSQL database (CYNODE_TEST_PG_URL, default
+# postgresql://root@127.0.0.1:5432/test); fails when PostgreSQL cannot be reached
+bdd-pg *ARGS:
+    CYNODE_TEST_BACKEND=postgresql {{bin}}/pytest -q -n {{pg_workers}} tests/bdd {{ARGS}}
 
 # build ./cynode.pyz
 build:

@@ -378,7 +378,7 @@ Feature: Hardening against hostile jobs and clients
 
   @req_schema_upgrades @spec_gateway_3_2 @spec_gateway_10_7
   Scenario: a server started on a database at the previous schema version upgrades it and serves the old tasks
-    Given a data dir whose SQLite database is at the previous schema version, with tasks of "alice" in it
+    Given a data dir whose database is at the previous schema version, with tasks of "alice" in it
     When a cynode server is started on that data dir
     Then "alice" signs in with her old password and lists the tasks "old-queued-2", "old-failed" and "old-done"
     And her old task "old-done" has the stdout "hi\n" and the artifacts "attachments/in.txt" and "out/report.txt"

@@ -538,6 +538,9 @@ Feature: Task lifecycle on the server: create, run, inspect, cancel, contain and
 
   # --- restart and shutdown ---------------------------------------------------------------------------------
 
+  # A server alone on its SQLite file fails at start what it left running. On PostgreSQL other live servers may be
+  # running jobs from the same database, so a restart fails only jobs whose lease ran out (the next scenario).
+  @sqlite_only
   @req_dispatch_recovery @spec_gateway_10_7 @spec_gateway_6
   Scenario: after a kill -9 mid-job, a restart fails the interrupted job and runs the queued one
     Given a separate cynode server with "CYNODE_WORKERS=1"
@@ -559,6 +562,30 @@ Feature: Task lifecycle on the server: create, run, inspect, cancel, contain and
     And job 1 of task 1 has the error "interrupted: server restarted while the job was running"
     And task 2 ends "completed"
     And the stdout of task 2 is "the queued task ran\n"
+
+  @postgresql_only
+  @req_dispatch_recovery @spec_gateway_10_7 @spec_gateway_6
+  Scenario: after a kill -9 mid-job, the restarted server runs the queued job and fails the interrupted one once its lease runs out
+    Given a separate cynode server with "CYNODE_WORKERS=1"
+    And "admin" is signed in
+    When "admin" creates a script task:
+      """
+      echo started
+      sleep {marker}
+      """
+    And the task's output shows "started"
+    And "admin" creates a script task:
+      """
+      echo "the queued task ran"
+      """
+    Then task 2 is "queued"
+    When the server is killed with SIGKILL
+    And the server is started again on the same data dir
+    Then task 2 ends "completed"
+    And task 1 is "running"
+    When the lease of job 1 of task 1 runs out
+    Then task 1 ends "failed"
+    And job 1 of task 1 has the error "interrupted: the node running the job stopped renewing its lease (it was killed, or lost the database)"
 
   @req_dispatch_shutdown @spec_gateway_10_7 @spec_gateway_1
   Scenario: on SIGTERM running jobs get a grace period, then are killed and recorded as failed
@@ -600,14 +627,12 @@ Feature: Task lifecycle on the server: create, run, inspect, cancel, contain and
     Examples:
       | runner              | target                | command                                                                    | error                     |
       | in bubblewrap       | the data dir          | ls {data_dir}                                                              | No such file or directory |
-      | in bubblewrap       | the database          | cat {data_dir}/cynode.db                                                   | No such file or directory |
       | in bubblewrap       | the credentials key   | cat {data_dir}/credentials.key                                             | No such file or directory |
       | in bubblewrap       | the gateway port      | python3 -c "import socket; socket.create_connection(('127.0.0.1', {port}), 1)" | Connection refused   |
       | in bubblewrap       | the server process    | kill -0 {server_pid}                                                       | No such process           |
       | in bubblewrap       | the server's environ  | cat /proc/{server_pid}/environ                                             | No such file or directory |
       | in bubblewrap       | the server's cmdline  | ip=127.0.0.1; grep -qs "$ip:{port}" /proc/[0-9]*/cmdline                   |                           |
       | as plain processes  | the data dir          | ls {data_dir}                                                              | Permission denied         |
-      | as plain processes  | the database          | cat {data_dir}/cynode.db                                                   | Permission denied         |
       | as plain processes  | the credentials key   | cat {data_dir}/credentials.key                                             | Permission denied         |
       | as plain processes  | the server's environ  | cat /proc/{server_pid}/environ                                             | Permission denied         |
       | as plain processes  | the server process    | kill -0 {server_pid}                                                       | Operation not permitted   |
@@ -615,6 +640,13 @@ Feature: Task lifecycle on the server: create, run, inspect, cancel, contain and
       | as plain processes  | PostgreSQL over TCP   | python3 -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1)" | Network is unreachable  |
       | in bubblewrap       | PostgreSQL's socket   | python3 -c "import socket; socket.socket(socket.AF_UNIX).connect('/var/run/postgresql/.s.PGSQL.5432')" | No such file or directory |
       | as plain processes  | PostgreSQL's socket   | python3 -c "import socket; socket.socket(socket.AF_UNIX).connect('/var/run/postgresql/.s.PGSQL.5432')" | No such file or directory |
+
+    # The SQLite file in the data dir; a PostgreSQL database is no file of the server's (CYNODE_TEST_BACKEND).
+    @sqlite_only
+    Examples:
+      | runner              | target                | command                                                                    | error                     |
+      | in bubblewrap       | the database          | cat {data_dir}/cynode.db                                                   | No such file or directory |
+      | as plain processes  | the database          | cat {data_dir}/cynode.db                                                   | Permission denied         |
 
   @req_sandbox_isolation @spec_gateway_10_3
   Scenario Outline: a job gets a scrubbed environment and an unprivileged user (<runner>)

@@ -12,6 +12,7 @@ import uuid
 
 from pytest_bdd import given, parsers, then, when
 
+from tests.bdd.backend import holds, stored
 from tests.bdd.conftest import UUID, unescape
 from tests.bdd.task_steps import _create, _send
 from tests.bdd.task_steps_support import data_dir
@@ -151,3 +152,5 @@ def _creds_nowhere(world):
         if path.is_file() and not path.is_symlink():
             content = path.read_bytes()
             assert not any(s in content for s in secrets), f"{path} holds a credential secret"
+    for place, raw in stored(world.server.database_url).items():  # on PostgreSQL, the database is elsewhere
+        assert not any(holds(raw, s) for s in secrets), f"{place} holds a credential secret"

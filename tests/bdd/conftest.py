@@ -16,6 +16,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from cynode import __version__
+from tests.bdd.backend import DATABASES, backend
 from tests.bdd.harness import ADMIN_PASSWORD, CliResult, Profile, Response, Server, dead_url, run_cli
 from tests.bdd.harness import request as http_request
 
@@ -33,6 +34,24 @@ def pytest_configure(config):
             if line.strip().startswith("@") for tag in line.split() if tag.startswith("@")}
     for tag in sorted(tags):
         config.addinivalue_line("markers", f"{tag}: feature-file tag")
+
+
+# Tags for the few scenarios that only mean something on one database backend (CYNODE_TEST_BACKEND).
+BACKEND_TAGS = {"sqlite_only": "sqlite", "postgresql_only": "postgresql"}
+
+
+def pytest_runtest_setup(item):
+    """Skip, with the reason shown, a scenario tagged for the other backend."""
+    for tag, wanted in BACKEND_TAGS.items():
+        if item.get_closest_marker(tag) and backend() != wanted:
+            pytest.skip(f"@{tag}: checks what only the {wanted} backend has (CYNODE_TEST_BACKEND={backend()})")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_databases():
+    """With CYNODE_TEST_BACKEND=postgresql: drop what is left of this process's databases when the run ends."""
+    yield
+    DATABASES.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

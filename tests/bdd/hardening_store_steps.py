@@ -2,8 +2,8 @@
 the per-user running cap, disabling a user, and a server upgrading a database of the previous schema version.
 
 When jobs ran is read from the jobs themselves: they print `date +%s.%N` (the API's timestamps have whole
-seconds). The previous-version database is the store suite's checked-in fixture, as the build before frozen
-migrations (e82712d) created it.
+seconds). The previous-version database is the store suite's checked-in fixture for the backend in use, as the
+build before frozen migrations (e82712d) created it.
 """
 
 import json
@@ -12,11 +12,14 @@ from pathlib import Path
 
 from pytest_bdd import given, parsers, then, when
 
+from tests.bdd.backend import DATABASES, backend
 from tests.bdd.conftest import SHARED_SETTINGS, unescape
 from tests.bdd.harness import request as http
 from tests.bdd.task_steps_support import password, tasks_of, token_for, wait_until
+from tests.support.pg import connect
 
-V2_FIXTURE = Path(__file__).resolve().parent.parent / "store" / "fixtures" / "schema_v2.sqlite.sql"
+V2_FIXTURES = {name: Path(__file__).resolve().parent.parent / "store" / "fixtures" / f"schema_v2.{name}.sql"
+               for name in ("sqlite", "postgresql")}
 V2_PASSWORDS = {"alice": "fixture-alice-pw", "admin": "fixture-admin-pw"}  # as the fixture's header says
 
 
@@ -83,17 +86,30 @@ def _still_canceled_after_enable(world, handle, first, second, status, never):
 # --- 5. schema upgrades -----------------------------------------------------------------------------------------
 
 
-@given(parsers.re(r'a data dir whose SQLite database is at the previous schema version, with tasks of '
+@given(parsers.re(r'a data dir whose database is at the previous schema version, with tasks of '
                   r'"(?P<handle>[^"]+)" in it'))
 def _previous_version_data_dir(world, handle):
-    data = world.tmp / f"server{len(world.own_servers)}" / "data"  # where World.start_server puts the next one
+    """The SQLite file in the data dir, or (CYNODE_TEST_BACKEND=postgresql) the work dir's private database."""
+    workdir = world.tmp / f"server{len(world.own_servers)}"  # where World.start_server puts the next one
+    data = workdir / "data"
     data.mkdir(parents=True, mode=0o700)
-    conn = sqlite3.connect(data / "cynode.db")
+    if backend() == "postgresql":
+        conn = connect(DATABASES.empty(workdir).url)
+        placeholder = "%s"
+    else:
+        conn = sqlite3.connect(data / "cynode.db")
+        placeholder = "?"
     try:
-        conn.executescript(V2_FIXTURE.read_text(encoding="utf-8"))
-        assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone() == (2,)
-        assert conn.execute('SELECT COUNT(*) FROM task JOIN "user" ON "user".id = task.owner_id '
-                            'WHERE handle = ?', (handle,)).fetchone()[0] == 3
+        cursor = conn.cursor()
+        for line in V2_FIXTURES[backend()].read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("--"):
+                cursor.execute(line)  # one statement a line, as the fixtures' headers say
+        cursor.execute("SELECT MAX(version) FROM schema_version")
+        assert tuple(cursor.fetchone()) == (2,)
+        cursor.execute('SELECT COUNT(*) FROM task JOIN "user" ON "user".id = task.owner_id '
+                       f'WHERE handle = {placeholder}', (handle,))
+        assert cursor.fetchone()[0] == 3
+        conn.commit()
     finally:
         conn.close()
     world.remembered["fixture data dir"] = data

@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.bdd.backend import DATABASES, backend
+
 ADMIN_PASSWORD = "bdd-admin-password-1"
 READY_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
@@ -160,7 +162,11 @@ def request(base_url: str, method: str, path: str, *, body: bytes | str | dict |
 
 @dataclass
 class Server:  # pylint: disable=too-many-instance-attributes
-    """`cynode serve` in a subprocess with its own data dir; stderr (the request log) goes to a file."""
+    """`cynode serve` in a subprocess with its own data dir; stderr (the request log) goes to a file.
+
+    Its database is SQLite in the data dir, or with CYNODE_TEST_BACKEND=postgresql its work dir's private
+    PostgreSQL database (tests/bdd/backend.py), unless its settings or flags name one.
+    """
 
     workdir: Path
     settings: dict[str, str] = field(default_factory=dict)
@@ -173,6 +179,21 @@ class Server:  # pylint: disable=too-many-instance-attributes
     args: list[str] = field(default_factory=list)  # more `cynode serve` flags
     requests_sent: int = 0  # through send(), i.e. everything after the readiness poll
     _admin_token: str | None = None
+    _private_database: str | None = None  # the URL of the work dir's PostgreSQL database while this server owns it
+
+    @property
+    def database_url(self) -> str:
+        """The database this server uses."""
+        for index, arg in enumerate(self.args):
+            if arg.startswith("--database="):
+                return arg.split("=", 1)[1]
+            if arg == "--database" and index + 1 < len(self.args):
+                return self.args[index + 1]
+        return self.settings.get("CYNODE_DATABASE") or self._private_database \
+            or f"sqlite:///{self.workdir / 'data' / 'cynode.db'}"
+
+    def _names_database(self) -> bool:
+        return "CYNODE_DATABASE" in self.settings or any(arg.startswith("--database") for arg in self.args)
 
     @property
     def url(self) -> str:
@@ -189,6 +210,8 @@ class Server:  # pylint: disable=too-many-instance-attributes
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         overrides = {"CYNODE_ADMIN_PASSWORD": self.admin_password, **self.settings}
+        if backend() == "postgresql" and not self._names_database():
+            self._private_database = overrides["CYNODE_DATABASE"] = DATABASES.for_server(self.workdir).url
         if self.admin_password:
             self.secrets.add(self.admin_password)
         argv = [*self.prefix, *cynode_command(), "serve", "--listen", f"127.0.0.1:{self.port}",
@@ -220,21 +243,27 @@ class Server:  # pylint: disable=too-many-instance-attributes
         raise AssertionError(f"cynode serve was not ready within {READY_TIMEOUT:.0f} s:\n{self.log()}")
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> int:
-        """SIGTERM, then wait; the exit code (a server that ignores SIGTERM is killed and reported)."""
-        if self.process is None:
+        """SIGTERM, then wait; the exit code (a server that ignores SIGTERM is killed and reported). Its private
+        PostgreSQL database, if any, is dropped."""
+        try:
+            if self.process is None:
+                return self.exit_code
+            if self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)
+                try:
+                    self.process.wait(timeout)
+                except subprocess.TimeoutExpired as exc:
+                    self.process.kill()
+                    self.process.wait()
+                    raise AssertionError(f"cynode serve did not exit within {timeout} s of SIGTERM:\n{self.log()}") \
+                        from exc
+            self.exit_code = self.process.returncode
+            self.process = None
             return self.exit_code
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired as exc:
-                self.process.kill()
-                self.process.wait()
-                raise AssertionError(f"cynode serve did not exit within {timeout} s of SIGTERM:\n{self.log()}") \
-                    from exc
-        self.exit_code = self.process.returncode
-        self.process = None
-        return self.exit_code
+        finally:
+            if self._private_database and self.process is None:
+                DATABASES.release(self.workdir)
+                self._private_database = None
 
     def check_clean_exit(self) -> None:
         """What every server must satisfy when its tests are done: clean exit, no leaks, no tracebacks."""

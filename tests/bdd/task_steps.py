@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -456,6 +457,23 @@ def _job_statuses(world, statuses):
 def _job_result_is(world, job, status, code):
     result = _job_result(world, int(job))
     assert (result["status"], result["exit_code"]) == (status, int(code)), result
+
+
+@when(parsers.re(r"the lease of job (?P<job>\d+) of task (?P<number>\d+) runs out"))
+def _lease_runs_out(world, job, number):
+    """As if the killed server's last renewal were a lease ago: its lease expired a second ago, written into the
+    server's database (waiting for a real lease, 30 s, would make a minute-long scenario)."""
+    from cynode.store.models import Job  # pylint: disable=import-outside-toplevel  # only this step needs them
+    from cynode.store.records import utcnow  # pylint: disable=import-outside-toplevel
+    from cynode.store.store import Store  # pylint: disable=import-outside-toplevel
+
+    job_id = _result(world, int(number))["jobs"][int(job) - 1]["id"]
+    store = Store(world.server.database_url)
+    try:
+        with store.db.bind_ctx([Job]):
+            assert Job.update(lease_expires_at=utcnow() - timedelta(seconds=1)).where(Job.id == job_id).execute() == 1
+    finally:
+        store.close()
 
 
 @then(parsers.re(r'job (?P<job>\d+) of task (?P<number>\d+) has the error "(?P<error>[^"]*)"'))

@@ -13,6 +13,8 @@ import openai
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
+from tests.bdd.backend import holds
+from tests.bdd.backend import stored as stored_in
 from tests.fakes.inference import FakeInference
 
 scenarios("orchestrator/orchestrator_chat.feature")
@@ -38,10 +40,10 @@ def wait_for(check, timeout: float = WAIT):
 
 
 def exchanges(world, handle: str) -> list:
-    """The user's stored chat exchanges, oldest first, read from the server's own database file."""
+    """The user's stored chat exchanges, oldest first, read from the server's own database."""
     from cynode.store.store import Store  # pylint: disable=import-outside-toplevel  # only these steps need it
 
-    store = Store(f"sqlite:///{world.server.workdir / 'data' / 'cynode.db'}")
+    store = Store(world.server.database_url)
     try:
         return store.chat_exchanges(world.user_id(handle), limit=200)[::-1]
     finally:
@@ -271,9 +273,7 @@ def _stored_details(world):
 
 @then(parsers.parse('the server\'s database does not contain "{text}" nor the access token'))
 def _no_content_stored(world, text):
-    data = world.server.workdir / "data"
-    files = [path for path in data.glob("cynode.db*") if path.is_file()]
-    assert files, list(data.iterdir())
-    for path in files:
-        raw = path.read_bytes()
-        assert text.encode() not in raw and world.token("me").encode() not in raw, path
+    places = stored_in(world.server.database_url)
+    assert places, world.server.database_url
+    for place, raw in places.items():
+        assert not holds(raw, text.encode()) and not holds(raw, world.token("me").encode()), place

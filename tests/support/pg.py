@@ -37,14 +37,23 @@ def _execute(conn, sql: str) -> None:
 
 
 class PrivateDatabase:
-    """CREATE DATABASE through `conn` (a connection from connect(base_url())); DROP DATABASE on close()."""
+    """CREATE DATABASE through `conn` (a connection from connect(base_url())); DROP DATABASE on close().
 
-    def __init__(self, conn):
+    With `template` (the name of a database nobody is connected to) the new database is a copy of it. With
+    `keep_connection=False` `conn` is closed at once and close() connects again (a connection fewer meanwhile).
+    """
+
+    def __init__(self, conn, template: str | None = None, prefix: str = "cynode_test_", keep_connection: bool = True):
         self.admin_url = base_url()
-        self.name = "cynode_test_" + uuid.uuid4().hex[:12]
+        self.name = prefix + uuid.uuid4().hex[:12]
         self._conn = conn
         self.migrated = False  # for callers that keep the schema between tests
-        _execute(conn, f'CREATE DATABASE "{self.name}"')
+        try:
+            _execute(conn, f'CREATE DATABASE "{self.name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        finally:
+            if not keep_connection:
+                conn.close()
+                self._conn = None
         parts = urlsplit(self.admin_url)
         self.url = urlunsplit(parts._replace(path="/" + self.name))
 
@@ -59,7 +68,26 @@ class PrivateDatabase:
             conn.close()
 
     def close(self) -> None:
+        if self._conn is None:
+            self._conn = connect(self.admin_url)
         try:
             _execute(self._conn, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
         finally:
             self._conn.close()
+
+
+def rows_text(url: str) -> str:
+    """Every row of every table of the database at `url`, as PostgreSQL spells a row as text (bytea as \\x hex)."""
+    conn = connect(url)
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+                       "AND table_type = 'BASE TABLE' ORDER BY table_name")
+        lines = []
+        for (table,) in cursor.fetchall():
+            cursor.execute(f'SELECT CAST(t AS text) FROM "{table}" t')
+            lines.extend(f"{table} {row}" for (row,) in cursor.fetchall())
+        cursor.close()
+        return "\n".join(lines)
+    finally:
+        conn.close()

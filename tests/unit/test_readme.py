@@ -10,6 +10,7 @@ from cynode.cli import main as cli_main
 from cynode.server import serve
 from cynode.contract import CREDENTIAL_ENV_PREFIX
 from cynode.settings import SPECS
+from tests.bdd.backend import BACKEND_ENV
 from tests.support.pg import PG_URL_ENV
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,7 +80,7 @@ def test_server_synopsis_matches_serve_usage():
 
 
 def test_every_cynode_variable_in_the_readme_exists():
-    known = {spec.env for spec in SPECS} | {"CYNODE_CONFIG", PG_URL_ENV}  # CYNODE_CONFIG: read by resolve()
+    known = {spec.env for spec in SPECS} | {"CYNODE_CONFIG", PG_URL_ENV, BACKEND_ENV}  # CYNODE_CONFIG: resolve()
     named = set(re.findall(r"\bCYNODE_[A-Z][A-Z0-9_]*", README))
     named = {name for name in named if not name.startswith(CREDENTIAL_ENV_PREFIX)}  # what jobs get, not settings
     assert named - known == set()

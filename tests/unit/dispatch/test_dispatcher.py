@@ -151,6 +151,24 @@ def test_recover_fails_jobs_left_running(world):
     assert "restarted" in _results(store, task.id)[0]["error"]
 
 
+def test_a_running_dispatcher_fails_jobs_whose_lease_ran_out(tmp_path):
+    """A server killed mid-job leaves it running; once its lease is over, the heartbeat of any live node fails it
+    (on PostgreSQL a restart does not, as another node may own it)."""
+    dispatcher, store = _dispatcher(tmp_path, workers=1, job_lease_seconds=3)
+    try:
+        task = _task(store, store.create_user("owner", None), "true")
+        store.claim_job("a-killed-server", 300)
+        dispatcher.start()
+        time.sleep(1.5)  # a beat or more: the lease still runs
+        assert store.task_by_id(task.id).status == "running"
+        store.db.execute_sql(f"UPDATE job SET lease_expires_at = {store.db.param}", (utcnow() - timedelta(seconds=1),))
+        _wait(lambda: store.task_by_id(task.id).status == "failed", timeout=5)
+        assert "stopped renewing its lease" in _results(store, task.id)[0]["error"]
+    finally:
+        dispatcher.stop(grace=0)
+        store.close()
+
+
 def test_the_sweep_removes_work_dirs_of_long_finished_tasks_only(world):
     dispatcher, store, owner = world
     old, fresh = _task(store, owner, "true"), _task(store, owner, "true")

@@ -5,7 +5,7 @@ import os
 import select
 import socket
 import threading
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import peewee
 from playhouse.pool import MaxConnectionsExceeded, PooledDatabase

@@ -11,7 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from cynode.store import jobs, migrations, signals
+from cynode.store import migrations, signals
+from cynode.store import jobs as job_queries
 from cynode.store.models import Job
 from cynode.store.records import utcnow
 from cynode.store.store import Store
@@ -102,7 +103,7 @@ def test_leases_are_judged_by_the_databases_clock_not_each_hosts(store, owner, m
     store.claim_job("healthy-node", 30)
     ahead = Store(store.url)
     try:
-        monkeypatch.setattr(jobs, "utcnow", lambda: utcnow() + timedelta(seconds=31))
+        monkeypatch.setattr(job_queries, "utcnow", lambda: utcnow() + timedelta(seconds=31))
         assert ahead.recover_jobs(EXPIRED, expired_only=True) == 0
         assert abs(ahead.db_now() - utcnow()) < timedelta(seconds=2)  # the database's time, not the skewed one
     finally:

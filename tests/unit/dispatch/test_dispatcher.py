@@ -402,7 +402,7 @@ def test_a_result_ready_while_the_database_is_away_is_stored_once_it_is_back(tmp
     try:
         task = _task(store, store.create_user("owner", None), "touch started; sleep 1; echo done")
         dispatcher.start()
-        _wait(lambda: (dispatcher.workspace.work_dir(task.id) / "started").exists())
+        _wait((dispatcher.workspace.work_dir(task.id) / "started").exists)
         proxy.cut()
         time.sleep(2.5)  # the job ended meanwhile; its result could not be stored
         proxy.restore()

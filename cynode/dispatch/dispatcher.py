@@ -214,21 +214,22 @@ class Dispatcher:  # pylint: disable=too-many-instance-attributes  # the node is
                 return
             try:
                 with outage:
-                    self._renew_leases()  # first, and whatever the rest of the beat does: jobs depend on it
-            except Exception:  # pylint: disable=broad-exception-caught  # a bug must not end the heartbeat
-                LOG.exception("could not renew the leases of running jobs")
-            self._give_up_lost_leases()
-            if self._stopping.is_set():
-                continue  # stopping: only the running jobs' leases matter until they end
-            try:
-                with outage:
-                    if self.node.heartbeat():
-                        self._wake_all()
-                    fail_expired(self.store)
-                    if self.runner.reap_orphans():  # a worker on this host died: its jobs' processes go too
-                        LOG.warning("killed processes left running by jobs of a dead process on this host")
+                    try:
+                        self._renew_leases()  # first, whatever the rest of the beat does: running jobs depend on it
+                    finally:
+                        self._give_up_lost_leases()
+                    if not self._stopping.is_set():  # stopping: only the running jobs' leases matter till they end
+                        self._beat()
             except Exception:  # pylint: disable=broad-exception-caught  # a bug must not end the heartbeat
                 LOG.exception("node heartbeat failed")
+
+    def _beat(self) -> None:
+        """The node's heartbeat proper: stamp and read its row, fail other nodes' expired leases, reap orphans."""
+        if self.node.heartbeat():
+            self._wake_all()
+        fail_expired(self.store)
+        if self.runner.reap_orphans():  # a worker on this host died: its jobs' processes go too
+            LOG.warning("killed processes left running by jobs of a dead process on this host")
 
     def _renew_leases(self) -> None:
         """Extend the leases of the jobs running here; kill any whose lease is gone (revoked by another node after

@@ -5,7 +5,7 @@ The result is one frozen Settings object passed explicitly to whatever needs it;
 """
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cynode.contract import DEFAULT_PORT
@@ -13,7 +13,6 @@ from cynode.contract import DEFAULT_PORT
 
 SANDBOXES = ("auto", "bwrap", "process", "none")
 INFERENCE_APIS = ("ollama", "openai")
-SECRETS = ("admin_password", "inference_api_key", "credentials_key")
 
 
 class SettingsError(ValueError):
@@ -94,7 +93,7 @@ class Settings:  # pylint: disable=too-many-instance-attributes
 
     listen: str
     data_dir: str
-    database: str
+    database: str = field(repr=False)  # a URL may hold the password
     database_password_file: str | None
     admin_password: str | None = field(repr=False)
     http_threads: int
@@ -134,10 +133,6 @@ class Settings:  # pylint: disable=too-many-instance-attributes
     def host_port(self) -> tuple[str, int]:
         host, _, port = self.listen.rpartition(":")
         return host.strip("[]") or "0.0.0.0", int(port)
-
-    def public(self) -> dict:
-        """The settings without secrets, for logging."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in SECRETS}
 
 
 def is_postgres(database_url: str) -> bool:

@@ -120,18 +120,21 @@ def test_data_dir_defaults_to_xdg_data_home_then_home(monkeypatch, tmp_path):
     assert resolve({"data_dir": "rel"}, {}).data_dir == os.path.abspath("rel")
 
 
-def test_public_settings_hide_the_admin_password(tmp_path):
-    settings = resolve({"data_dir": str(tmp_path)}, {"CYNODE_ADMIN_PASSWORD": "s3cret-pass"})
+def test_the_settings_never_show_a_secret(tmp_path):
+    """Whatever prints the settings (a log line, a traceback's locals) shows no password, key or database URL,
+    which may hold a password."""
+    settings = resolve({"data_dir": str(tmp_path), "database": "postgresql://app:db-s3cret@db/x"},
+                       {"CYNODE_ADMIN_PASSWORD": "s3cret-pass", "CYNODE_CREDENTIALS_KEY": "k" * 43})
     assert settings.admin_password == "s3cret-pass"
-    public = settings.public()
-    assert "admin_password" not in public and "s3cret-pass" not in repr(public)
-    assert public["listen"] == "127.0.0.1:8080"
+    for secret in ("s3cret-pass", "db-s3cret", "k" * 43):
+        assert secret not in repr(settings)
+    assert "listen='127.0.0.1:8080'" in repr(settings)
 
 
 def test_the_inference_api_key_is_never_shown(tmp_path):
     settings = resolve({"data_dir": str(tmp_path)}, {"CYNODE_INFERENCE_API_KEY": "sk-very-secret-key"})
     assert settings.inference_api_key == "sk-very-secret-key"
-    assert "sk-very-secret-key" not in repr(settings) and "sk-very-secret-key" not in repr(settings.public())
+    assert "sk-very-secret-key" not in repr(settings)
 
 
 @pytest.mark.parametrize("environ, message", [

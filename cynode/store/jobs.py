@@ -112,7 +112,8 @@ class JobQueries:
 
     def claim_job(self, worker: str, lease_seconds: int, max_running_per_user: int = 0) -> ClaimedJob | None:
         """Flip one claimable job to `running` for `worker`, or None. Safe across processes. One write transaction
-        claims, stamps the start, moves the task to running and reads what running the job needs (ClaimedJob).
+        claims, stamps the start and moves the task to running; what running the job needs (ClaimedJob) is read
+        after it.
 
         The claim is a lease of `lease_seconds` under the job's next attempt number: the worker's node renews it
         (renew_leases); once it runs out, any node fails the job (recover_jobs) and the worker's finish is refused.
@@ -128,7 +129,9 @@ class JobQueries:
             with self.db.atomic():
                 outcome = self._claim_attempt(worker, lease_seconds, max_running_per_user, skipped)
             if outcome is not _RETRY:
-                return outcome
+                # What running it needs is read after the commit: the claim holds its user's row, and every other
+                # claim for that user waits for it. (A task's jobs and attachments are all written when it is made.)
+                return outcome and self._claimed(*outcome)
         return None
 
     def _claim_attempt(self, worker: str, lease_seconds: int, cap: int, skipped: set):
@@ -152,7 +155,7 @@ class JobQueries:
             return _RETRY
         self._start_task.count(task_id, now)
         self._stamp_owner.count(owner, now)
-        return self._claimed(flipped[0], owner, rows[0][(Task, "timeout_seconds")])
+        return flipped[0], owner, rows[0][(Task, "timeout_seconds")]
 
     @functools.cached_property
     def _start_job(self) -> Prepared:
@@ -175,7 +178,7 @@ class JobQueries:
         return Prepared(self.db, lambda owner, now: User.update(last_claimed_at=now).where(User.id == owner), 2)
 
     def _claimed(self, row: dict, owner: str, timeout_seconds: int | None) -> ClaimedJob:
-        """The flipped job (a _start_job row) with what running it needs, read in the claim's transaction."""
+        """The flipped job (a _start_job row) with what running it needs."""
         job = {name: value for (_model, name), value in row.items()}
         attachments = tuple(a for a in self.artifacts_for_task(job["task"]) if a.name.startswith("attachments/")) \
             if job["seq"] == 0 else ()

@@ -10,6 +10,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 PG_URL_ENV = "CYNODE_TEST_PG_URL"
 DEFAULT_PG_URL = "postgresql://root@127.0.0.1:5432/test"
+STATEMENT_SECONDS = 120
 
 
 def base_url() -> str:
@@ -24,6 +25,9 @@ def connect(url: str):
     conn = pg8000.dbapi.connect(user=unquote(parts.username or ""), password=unquote(parts.password or "") or None,
                                 host=parts.hostname or "localhost", port=parts.port or 5432,
                                 database=parts.path.lstrip("/"), timeout=5)
+    # 5 s was for reaching the server; a statement may take longer: DROP DATABASE waits for a checkpoint, which
+    # took over 5 s on a loaded CI run and failed a scenario's teardown.
+    conn._usock.settimeout(STATEMENT_SECONDS)  # pylint: disable=protected-access  # pg8000 has no setter
     conn.autocommit = True  # CREATE/DROP DATABASE cannot run in a transaction
     return conn
 

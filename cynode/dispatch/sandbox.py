@@ -79,16 +79,28 @@ class RunResult:
 JOB_NICENESS = 10
 
 
-def _child_setup(limits: Limits, user: tuple[int, int] | None, isolate=None):
-    """The preexec_fn of a job: namespaces (`isolate`, while still root), its rlimits clamped to our own hard
-    limits (a child cannot raise them), then the job user (`user`, when it is to be set here)."""
-    pairs = []
-    for res, value in ((resource.RLIMIT_AS, limits.memory_bytes), (resource.RLIMIT_NPROC, limits.max_processes),
-                       (resource.RLIMIT_FSIZE, limits.file_size_bytes), (resource.RLIMIT_CPU, limits.cpu_seconds),
-                       (resource.RLIMIT_CORE, 0)):
+# The rlimits a job gets, each with prlimit(1)'s flag for it.
+RLIMIT_FLAGS = ((resource.RLIMIT_AS, "--as"), (resource.RLIMIT_NPROC, "--nproc"), (resource.RLIMIT_FSIZE, "--fsize"),
+                (resource.RLIMIT_CPU, "--cpu"), (resource.RLIMIT_CORE, "--core"))
+
+
+def _job_rlimits(limits: Limits) -> list[tuple[int, int]]:
+    """(resource, value) for each of RLIMIT_FLAGS: the job's limit clamped to our own hard limit (a child cannot
+    raise it), used as both its soft and hard limit."""
+    wanted = {resource.RLIMIT_AS: limits.memory_bytes, resource.RLIMIT_NPROC: limits.max_processes,
+              resource.RLIMIT_FSIZE: limits.file_size_bytes, resource.RLIMIT_CPU: limits.cpu_seconds,
+              resource.RLIMIT_CORE: 0}
+    clamped = []
+    for res, _flag in RLIMIT_FLAGS:
         hard = resource.getrlimit(res)[1]
-        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        pairs.append((res, (value, value)))
+        clamped.append((res, wanted[res] if hard == resource.RLIM_INFINITY else min(wanted[res], hard)))
+    return clamped
+
+
+def _child_setup(limits: Limits, user: tuple[int, int] | None, isolate=None):
+    """The preexec_fn of a job: namespaces (`isolate`, while still root), its rlimits (_job_rlimits), then the job
+    user (`user`, when it is to be set here)."""
+    pairs = [(res, (value, value)) for res, value in _job_rlimits(limits)]
 
     def apply() -> None:
         # Runs in the forked child just before exec. Only syscalls with values computed beforehand — no
@@ -106,22 +118,10 @@ def _child_setup(limits: Limits, user: tuple[int, int] | None, isolate=None):
     return apply
 
 
-RLIMIT_FLAGS = ((resource.RLIMIT_AS, "--as"), (resource.RLIMIT_NPROC, "--nproc"), (resource.RLIMIT_FSIZE, "--fsize"),
-                (resource.RLIMIT_CPU, "--cpu"), (resource.RLIMIT_CORE, "--core"))
-
-
 def _rlimit_prefix(prlimit: str, limits: Limits) -> list[str]:
-    """The exec prefix that gives a job the rlimits _child_setup would: `prlimit --as=N ... --`, each soft and hard
-    limit the value clamped to our own hard limit."""
-    values = {resource.RLIMIT_AS: limits.memory_bytes, resource.RLIMIT_NPROC: limits.max_processes,
-              resource.RLIMIT_FSIZE: limits.file_size_bytes, resource.RLIMIT_CPU: limits.cpu_seconds,
-              resource.RLIMIT_CORE: 0}
-    flags = []
-    for res, flag in RLIMIT_FLAGS:
-        hard = resource.getrlimit(res)[1]
-        value = values[res] if hard == resource.RLIM_INFINITY else min(values[res], hard)
-        flags.append(f"{flag}={value}")
-    return [prlimit, *flags, "--"]
+    """The exec prefix that gives a job the rlimits _child_setup would: `prlimit --as=N ... --`."""
+    flags = dict(RLIMIT_FLAGS)
+    return [prlimit, *(f"{flags[res]}={value}" for res, value in _job_rlimits(limits)), "--"]
 
 
 @contextmanager

@@ -262,9 +262,6 @@ class JobQueries:
     def _task_status(self) -> Prepared:
         return Prepared(self.db, lambda task: Task.select(Task.status).where(Task.id == task), 1)
 
-    def has_later_jobs(self, job: JobRecord) -> bool:
-        return Job.select(Job.id).where((Job.task == job.task_id) & (Job.seq > job.seq)).exists()
-
     def job_statuses(self, job_ids: list[str]) -> dict[str, str]:
         if not job_ids:
             return {}
@@ -284,11 +281,9 @@ class JobQueries:
         if not lease_ids:
             return set()
         until = self.db_now() + timedelta(seconds=lease_seconds)
-        held = Job.update(lease_expires_at=until).where(Job.lease_id.in_(lease_ids) & (Job.status == "running"))
-        with self.db.atomic():
-            held.execute()
-            return {row.lease_id for row in Job.select(Job.lease_id).where(
-                Job.lease_id.in_(lease_ids) & (Job.status == "running"))}
+        held = Job.update(lease_expires_at=until).where(Job.lease_id.in_(lease_ids) & (Job.status == "running")) \
+            .returning(Job.lease_id)
+        return {row.lease_id for row in held.execute()}
 
     def recover_jobs(self, result: dict, *, expired_only: bool) -> int:
         """Fail jobs left `running` by a dead process (all of them, or only those whose lease ran out), storing

@@ -132,25 +132,22 @@ class TaskQueries:
             if row is None or row.status in TERMINAL:
                 return (row.status if row else "missing"), []
             running = self._cancel(Job.task == task_id, Task.id == task_id)
-            if running:
-                signals.notify(self.db, self.backend, signals.CANCELS)
         return row.status, running
 
     def cancel_tasks_of(self, owner_id: str) -> list[str]:
         """Cancel every unfinished task of a user, as cancel_task does one (the caller holds the transaction).
         Returns the ids of their jobs that were running."""
-        running = self._cancel(Job.owner == owner_id, Task.owner == owner_id)
-        if running:
-            signals.notify(self.db, self.backend, signals.CANCELS)
-        return running
+        return self._cancel(Job.owner == owner_id, Task.owner == owner_id)
 
-    @staticmethod
-    def _cancel(jobs, tasks) -> list[str]:
-        """Cancel the unfinished jobs and tasks these conditions select; the ids of the jobs that were running.
-        Jobs before their tasks: the order claims and finishes lock them in (no deadlock on PostgreSQL)."""
+    def _cancel(self, jobs, tasks) -> list[str]:
+        """Cancel the unfinished jobs and tasks these conditions select; the ids of the jobs that were running, whose
+        workers (in any process) are told on commit. Jobs before their tasks: the order claims and finishes lock
+        them in (no deadlock on PostgreSQL)."""
         live = ("queued", "running")
         running = [j.id for j in Job.select(Job.id).where(jobs & (Job.status == "running"))]
         now = utcnow()
         Job.update(status="canceled", ended_at=now).where(jobs & Job.status.in_(live)).execute()
         Task.update(status="canceled", updated_at=now).where(tasks & Task.status.in_(live)).execute()
+        if running:
+            signals.notify(self.db, self.backend, signals.CANCELS)
         return running

@@ -193,12 +193,12 @@ def test_claimers_in_separate_processes_never_take_the_same_job(store, owner):
     assert sorted(claimed) == sorted(made)
 
 
-def test_a_job_knows_whether_later_jobs_follow_it(store, owner):
+def test_a_claimed_job_knows_whether_later_jobs_follow_it(store, owner):
     task(store, owner, jobs=commands("first", "second"))
     first = claim(store)
-    assert store.has_later_jobs(first)
+    assert first.has_later
     store.finish_job(first, "completed", {})
-    assert not store.has_later_jobs(claim(store))
+    assert not claim(store).has_later
 
 
 def test_a_lease_renewed_while_another_process_fails_expired_ones_is_kept(store, owner, backend, request):

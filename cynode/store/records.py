@@ -82,8 +82,9 @@ class JobRecord:  # pylint: disable=too-many-instance-attributes
 
 @dataclass(frozen=True)
 class ClaimedJob(JobRecord):
-    """A job as its claim hands it to a worker, with what running it needs, read just after the claim: the owner, the task's own timeout (None: the default), whether a later job follows it in the task, and the
-    task's attachments when it is the task's first job (they are staged before it only)."""
+    """A job as its claim hands it to a worker, with what running it needs, read just after the claim: the owner,
+    the task's own timeout (None: the default), whether a later job follows it in the task, and the task's
+    attachments when it is the task's first job (they are staged before it only)."""
 
     owner_id: str = ""
     timeout_seconds: int | None = None

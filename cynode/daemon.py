@@ -12,6 +12,7 @@ LOG = logging.getLogger("cynode")
 # monitor, the listener's cancel checks (its LISTEN connection is not the pool's), and one to spare (e.g. the lease
 # keeper of `serve --no-dispatch`)
 OTHER_DATABASE_THREADS = 5
+SHUTDOWN_GRACE_SECONDS = 10  # running jobs get this long to finish on SIGTERM, then they are killed (failed)
 
 
 def settings_from_argv(doc: str, command: str, argv: list[str], check=None):
@@ -102,7 +103,7 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass  # it exists, as another user
     return True
 
 

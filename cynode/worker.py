@@ -29,13 +29,12 @@ import socket
 import sys
 import threading
 
-from cynode.daemon import (load_secretbox, open_store, runner_and_workspace, settings_from_argv, start_error,
-                           stop_on_signals)
+from cynode.daemon import (SHUTDOWN_GRACE_SECONDS, load_secretbox, open_store, runner_and_workspace,
+                           settings_from_argv, start_error, stop_on_signals)
 from cynode.settings import SettingsError, is_postgres
 from cynode.store.database import DatabaseUnavailable
 
 LOG = logging.getLogger("cynode")
-SHUTDOWN_GRACE_SECONDS = 10  # as serve: running jobs get this long to finish on SIGTERM, then they are killed
 
 
 def usage() -> str:

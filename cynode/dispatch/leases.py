@@ -6,6 +6,7 @@ job of a dead worker ends even while no other worker lives."""
 import logging
 import threading
 
+from cynode.dispatch.outage import Outage
 from cynode.dispatch.outcome import LEASE_EXPIRED, Outcome
 
 LOG = logging.getLogger("cynode.dispatch")
@@ -40,8 +41,10 @@ class LeaseKeeper:
         self._thread.join(timeout=10)
 
     def _loop(self) -> None:
+        outage = Outage()  # as the dispatcher's loops: an outage is one line when it begins and one when it ends
         while not self._stopping.wait(self.interval):
             try:
-                fail_expired(self.store)
-            except Exception:  # pylint: disable=broad-exception-caught  # e.g. the database is briefly away
+                with outage:
+                    fail_expired(self.store)
+            except Exception:  # pylint: disable=broad-exception-caught  # a bug must not end the watch
                 LOG.exception("could not check job leases")

@@ -28,8 +28,8 @@ import os
 import sys
 import tempfile
 
-from cynode.daemon import (load_secretbox, open_store, private_tempdir, runner_and_workspace, settings_from_argv,
-                           start_error, stop_on_signals)
+from cynode.daemon import (SHUTDOWN_GRACE_SECONDS, load_secretbox, open_store, private_tempdir, runner_and_workspace,
+                           settings_from_argv, start_error, stop_on_signals)
 from cynode.dispatch.leases import LeaseKeeper, renew_interval
 from cynode.dispatch.node import HEARTBEAT_SECONDS
 from cynode.server.app import log_message, make_app, server_problem, upload_limit
@@ -40,7 +40,6 @@ from cynode.settings import SPECS, SettingsError, is_postgres
 from cynode.store.database import DatabaseUnavailable
 
 LOG = logging.getLogger("cynode")
-SHUTDOWN_GRACE_SECONDS = 10  # running jobs get this long to finish on SIGTERM, then they are killed (failed)
 
 
 def usage() -> str:

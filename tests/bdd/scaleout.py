@@ -5,6 +5,7 @@ A `Deployment` owns them all. Nothing is mocked: readiness is the gateway's /hea
 `worker <name> ready:` log line; the database is read directly (pg8000) only to observe what the processes did.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -151,7 +152,7 @@ class Deployment:
         self.data_dir = root / "data"
         self.gateways: list[Gateway] = []
         self.workers: list[Worker] = []
-        self.stray_pids: set[int] = set()  # job processes a SIGKILLed worker left behind (killed at the end)
+        self._strays: list[int] = []  # pidfds of job processes a test left running (killed at the end)
         self._db = None
         # Jobs run as a pool uid even under `--sandbox none` as root: the files they write for the test go to a
         # world-writable dir that uid can reach (pytest's tmp dirs are private to root).
@@ -214,12 +215,18 @@ class Deployment:
         self.close()
         assert not failures, "\n\n".join(failures)
 
+    def add_stray(self, pid: int) -> None:
+        """A job process to kill at the end if it still runs. Held as a pidfd, not a pid: by the end the process may
+        be gone (a worker's heartbeat reaps a dead worker's jobs) and its pid reused by another test's job."""
+        with contextlib.suppress(ProcessLookupError):
+            self._strays.append(os.pidfd_open(pid))
+
     def kill_strays(self) -> None:
-        for pid in self.stray_pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        strays, self._strays = self._strays, []
+        for fd in strays:
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+            os.close(fd)
 
     def close(self) -> None:
         if self._db is not None:

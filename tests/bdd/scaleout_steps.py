@@ -127,7 +127,7 @@ def _sleeper_running(world, deployment):
     pid = wait_for(lambda: pid_file.exists() and pid_file.read_text(encoding="utf-8").strip(), 20,
                    "the job wrote its pid")
     world.remembered.update(task_id=task_id, pid=int(pid))
-    deployment.stray_pids.add(int(pid))  # if the test fails before the job is killed
+    deployment.add_stray(int(pid))  # if the test fails before the job is killed
     assert _task_status(deployment, task_id) == "running"
 
 

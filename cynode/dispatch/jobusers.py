@@ -9,7 +9,6 @@ import fcntl
 import os
 import signal
 import stat
-import tempfile
 import threading
 from contextlib import contextmanager
 
@@ -19,6 +18,10 @@ NOGROUP = 65534
 JOB_UIDS = range(1_500_000_000, 1_500_000_000 + 4096)  # far above any real account; never in /etc/passwd
 # World-writable places a job may leave files in outside its work dir; emptied of its uid's files after it.
 SHARED_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+# Where the uid claims live: one place for every process on the host, whatever its TMPDIR or a private /tmp
+# (systemd's PrivateTmp) says, or two servers would hand out the same uid and reap each other's running jobs.
+# Root only (the pool exists only for a root server); /run is the host's, never a job's.
+LOCK_DIR = "/run/cynode-job-uids"
 SHARED_DEPTH = 4  # how deep to look through world-writable dirs that belong to others (/tmp/.X11-unix)
 
 
@@ -32,7 +35,7 @@ class UidPool:
 
     def __init__(self, uids: range = JOB_UIDS, lock_dir: str | None = None):
         self._uids = uids
-        self._dir = _private_dir(lock_dir or os.path.join(tempfile.gettempdir(), "cynode-job-uids"))
+        self._dir = _private_dir(lock_dir or LOCK_DIR)
         self._held: dict[int, int] = {}  # uid -> fd of its locked file
         self._cursor = 0
         self._lock = threading.Lock()

@@ -69,7 +69,7 @@ def _open(settings):  # pylint: disable=too-many-locals  # the one place the ser
     os.umask(0o077)  # everything the server writes is private to it; jobs never read the data dir
     kernel.set_dumpable(False)  # nor its memory or /proc/PID/environ, even as a job of the same uid
     runs_jobs = settings.workers > 0 and not settings.no_dispatch
-    runner, warning, workspace = runner_and_workspace(settings, runs_jobs=runs_jobs)  # first: job uid locks are in /tmp
+    runner, warning, workspace = runner_and_workspace(settings, runs_jobs=runs_jobs)
     tempfile.tempdir = private_tempdir(settings.data_dir)
     store = open_store(settings, settings.http_threads)
     store.migrate()

@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import tempfile
 import sys
 
 import pytest
@@ -83,3 +84,18 @@ def test_files_a_dead_holders_job_left_in_tmp_are_removed_at_start_up_but_a_live
         assert not os.path.lexists(tag + "-orphan") and os.path.isdir(tag + "-held/a/b")
     finally:
         subprocess.run(["rm", "-rf", tag + "-orphan", tag + "-held"], check=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the host-wide lock directory is root's")
+def test_every_process_on_the_host_claims_uids_in_one_place_whatever_its_temp_dir(tmp_path, monkeypatch):
+    """A server whose TMPDIR (or a private /tmp) differs from another's must still see that one's claims: else both
+    hand out one uid, and each one's reaping kills the other's running jobs as orphans."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # what `serve` does to itself, and TMPDIR would
+    here = UidPool(UIDS)
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    elsewhere = UidPool(UIDS)
+    taken = here.acquire()
+    try:
+        assert elsewhere.acquire() != taken
+    finally:
+        here.release(taken)

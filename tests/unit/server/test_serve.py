@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -20,6 +21,13 @@ from cynode.store.store import Store
 from tests.support.server import make_settings
 
 START_TIMEOUT = 30.0
+
+
+@pytest.fixture(autouse=True)
+def _temp_dir_restored(monkeypatch):
+    """serve.run() moves its process's temp files into the data dir; run in this test process, that is undone
+    after each test, or every later test of the process would make its temp dirs in a deleted, private place."""
+    monkeypatch.setattr(tempfile, "tempdir", tempfile.tempdir)
 
 
 @pytest.fixture(name="clean_env")

@@ -14,6 +14,7 @@ from contextlib import suppress
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 1 << 18
+PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 # setresuid(2) as a raw system call changes the calling thread's credentials only (glibc's wrapper changes every
@@ -40,6 +41,11 @@ def set_dumpable(dumpable: bool) -> None:
     """A process that is not dumpable cannot be ptraced by, nor have its /proc/PID/environ or memory read by,
     other processes of the same uid (a job running as the server's user)."""
     _check(_libc().prctl(PR_SET_DUMPABLE, int(dumpable), 0, 0, 0), "prctl(PR_SET_DUMPABLE)")
+
+
+def set_parent_death_signal(signum: int) -> None:
+    """The signal this process gets when its parent dies; 0 for none."""
+    _check(_libc().prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
 
 
 def is_dumpable() -> bool:

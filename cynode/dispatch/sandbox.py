@@ -15,11 +15,10 @@ import os
 import resource
 import shutil
 import signal
-import subprocess
 import tempfile
 import threading
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 from cynode.dispatch import kernel, safetree
 from cynode.dispatch.capture import CappedFile, Pump, drain, killpg
 from cynode.dispatch.jobusers import SHARED_DIRS, UidPool
+from cynode.dispatch.spawner import JobLost, Request, Started, spawner
 from cynode.dispatch.workspace import take_back
 
 # Every job's environment is PATH=SYSTEM_PATH, LANG=C.UTF-8 and HOME=its work dir (/work inside bwrap, so
@@ -79,62 +79,21 @@ class RunResult:
 JOB_NICENESS = 10
 
 
-# The rlimits a job gets, each with prlimit(1)'s flag for it.
-RLIMIT_FLAGS = ((resource.RLIMIT_AS, "--as"), (resource.RLIMIT_NPROC, "--nproc"), (resource.RLIMIT_FSIZE, "--fsize"),
-                (resource.RLIMIT_CPU, "--cpu"), (resource.RLIMIT_CORE, "--core"))
+JOB_RLIMITS = (resource.RLIMIT_AS, resource.RLIMIT_NPROC, resource.RLIMIT_FSIZE, resource.RLIMIT_CPU,
+               resource.RLIMIT_CORE)
 
 
 def _job_rlimits(limits: Limits) -> list[tuple[int, int]]:
-    """(resource, value) for each of RLIMIT_FLAGS: the job's limit clamped to our own hard limit (a child cannot
+    """(resource, value) for each of JOB_RLIMITS: the job's limit clamped to our own hard limit (a child cannot
     raise it), used as both its soft and hard limit."""
     wanted = {resource.RLIMIT_AS: limits.memory_bytes, resource.RLIMIT_NPROC: limits.max_processes,
               resource.RLIMIT_FSIZE: limits.file_size_bytes, resource.RLIMIT_CPU: limits.cpu_seconds,
               resource.RLIMIT_CORE: 0}
     clamped = []
-    for res, _flag in RLIMIT_FLAGS:
+    for res in JOB_RLIMITS:
         hard = resource.getrlimit(res)[1]
         clamped.append((res, wanted[res] if hard == resource.RLIM_INFINITY else min(wanted[res], hard)))
     return clamped
-
-
-def _child_setup(limits: Limits, user: tuple[int, int] | None, isolate=None):
-    """The preexec_fn of a job: namespaces (`isolate`, while still root), its rlimits (_job_rlimits), then the job
-    user (`user`, when it is to be set here)."""
-    pairs = [(res, (value, value)) for res, value in _job_rlimits(limits)]
-
-    def apply() -> None:
-        # Runs in the forked child just before exec. Only syscalls with values computed beforehand — no
-        # imports, no locks — so forking from the dispatcher's threads cannot deadlock in it; the stdlib has no
-        # other way to set up a child before it runs. Namespaces need root, so the uid is dropped last.
-        if isolate:
-            isolate()
-        for res, pair in pairs:
-            resource.setrlimit(res, pair)
-        os.nice(JOB_NICENESS)
-        if user:
-            os.setgroups([])
-            os.setresgid(user[1], user[1], user[1])
-            os.setresuid(user[0], user[0], user[0])
-    return apply
-
-
-def _rlimit_prefix(prlimit: str, limits: Limits) -> list[str]:
-    """The exec prefix that gives a job the rlimits _child_setup would: `prlimit --as=N ... --`."""
-    flags = dict(RLIMIT_FLAGS)
-    return [prlimit, *(f"{flags[res]}={value}" for res, value in _job_rlimits(limits)), "--"]
-
-
-@contextmanager
-def _thread_niceness(increment: int):
-    """This thread (only: Linux niceness is per thread) niced by `increment` while the block runs, so a child it
-    forks starts with that niceness; root sets its own back afterwards (lowering it takes CAP_SYS_NICE)."""
-    tid = threading.get_native_id()
-    before = os.getpriority(os.PRIO_PROCESS, tid)
-    os.setpriority(os.PRIO_PROCESS, tid, min(19, before + increment))
-    try:
-        yield
-    finally:
-        os.setpriority(os.PRIO_PROCESS, tid, before)
 
 
 def _give_to(workdir: Path, user: tuple[int, int]) -> None:
@@ -176,10 +135,7 @@ class Runner(abc.ABC):
         # root must hand the job to an unprivileged user, or RLIMIT_NPROC (fork bombs) is not enforced.
         self.job_user = job_user
         self._pool = UidPool() if job_user is None and os.geteuid() == 0 else None
-        self.isolate = None  # what a job's child calls as root before it drops to the job user
-        # Root with prlimit(1) starts a job that drops its uid itself (bwrap + setpriv) without a preexec_fn, so
-        # the fork is a vfork: rlimits from a `prlimit` prefix, the niceness from the forking thread.
-        self._prlimit = shutil.which("prlimit", path=SYSTEM_PATH) if os.geteuid() == 0 else None
+        self.isolated = False  # jobs get new network and mount namespaces from the fork server
 
     def run(self, argv: list[str], workdir: Path, env: dict[str, str], limits: Limits,  # pylint: disable=too-many-arguments
             stdout_path: Path, stderr_path: Path, cancel: threading.Event) -> RunResult:
@@ -215,39 +171,38 @@ class Runner(abc.ABC):
 
     def _run(self, argv, workdir, env, limits, sinks, cancel, user):  # pylint: disable=too-many-arguments
         try:
-            proc, reads = self._start(argv, workdir, env, limits, user)
-        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            job, reads = self._start(argv, workdir, env, limits, user)
+        except (OSError, ValueError) as exc:
             error = f"cannot start job: {exc}"
             sinks[1].write(error.encode() + b"\n")
             return "failed", -1, error
-        watch = _Watch(self, proc.pid, limits, cancel)
-        drain(proc.pid, Pump(dict(zip(reads, sinks))), watch.enforce)
-        code = proc.wait()
+        try:
+            watch = _Watch(self, job.pid, limits, cancel)
+            code = drain(job, Pump(dict(zip(reads, sinks))), watch.enforce)
+        except JobLost as exc:
+            sinks[1].write(f"{exc}\n".encode())
+            return "failed", -1, str(exc)
+        finally:
+            job.release()
         if watch.reason:
             return watch.reason, -1, None
         code = code if code >= 0 else 128 - code  # killed by a signal: report it the way shells (and bwrap) do
         return ("completed" if code == 0 else "failed"), code, None
 
-    def _start(self, argv, workdir, env, limits, user) -> tuple[subprocess.Popen, tuple[int, int]]:  # pylint: disable=R0913
+    def _start(self, argv, workdir, env, limits, user) -> tuple[Started, tuple[int, int]]:  # pylint: disable=R0913
         """The started job and the read ends of its stdout and stderr pipes."""
         if not argv:
             raise ValueError("empty command")
         if not workdir.is_dir():
             raise FileNotFoundError(f"work dir {workdir} does not exist")
+        command, child_user = self._command(list(argv), workdir, env, user)
+        request = Request.of(command, self._env(env, workdir), workdir, _job_rlimits(limits), JOB_NICENESS,
+                             child_user)
         if user:
             _give_to(workdir, user)
-        command, child_user = self._command(list(argv), workdir, env, user)
         reads, writes = zip(os.pipe(), os.pipe())
         try:
-            if self._prlimit and child_user is None and self.isolate is None:
-                with _thread_niceness(JOB_NICENESS):
-                    return subprocess.Popen(  # pylint: disable=consider-using-with
-                        _rlimit_prefix(self._prlimit, limits) + command, cwd=workdir, env=self._env(env, workdir),
-                        stdin=subprocess.DEVNULL, stdout=writes[0], stderr=writes[1], start_new_session=True), reads
-            return subprocess.Popen(  # pylint: disable=consider-using-with,subprocess-popen-preexec-fn
-                command, cwd=workdir, env=self._env(env, workdir), stdin=subprocess.DEVNULL, stdout=writes[0],
-                stderr=writes[1], start_new_session=True,
-                preexec_fn=_child_setup(limits, child_user, self.isolate)), reads
+            return spawner(self.isolated).start(request, *writes), reads
         except BaseException:
             for fd in reads:
                 os.close(fd)
@@ -282,7 +237,7 @@ class ProcessRunner(Runner):
 
     def __init__(self, job_user: tuple[int, int] | None = None, isolated: bool = True):
         super().__init__(job_user)
-        self.isolate = kernel.isolator() if isolated and os.geteuid() == 0 else None
+        self.isolated = isolated and os.geteuid() == 0
 
     def _command(self, argv, workdir, env, user):
         return argv, user
@@ -290,7 +245,7 @@ class ProcessRunner(Runner):
     @property
     def shared_dirs(self) -> tuple[str, ...]:
         # isolated, a job has a private tmpfs at /dev/shm (kernel.PRIVATE_DIRS)
-        private = {path.decode() for path, _ in kernel.PRIVATE_DIRS} if self.isolate else set()
+        private = {path.decode() for path, _ in kernel.PRIVATE_DIRS} if self.isolated else set()
         return tuple(folder for folder in SHARED_DIRS if folder not in private)
 
 

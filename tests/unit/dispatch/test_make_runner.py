@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 def test_none_is_always_available_and_says_what_it_means():
     runner, warning = make_runner("none")
-    assert isinstance(runner, UnisolatedRunner) and runner.name == "none" and runner.isolate is None
+    assert isinstance(runner, UnisolatedRunner) and runner.name == "none" and not runner.isolated
     assert warning.startswith("jobs are unisolated (--sandbox none)")
 
 
@@ -29,7 +29,7 @@ def test_none_is_always_available_and_says_what_it_means():
 def test_process_as_root_isolates_the_network():
     runner, warning = make_runner("process")
     assert isinstance(runner, ProcessRunner) and runner.name == "process"
-    assert warning is None and runner.isolate is not None
+    assert warning is None and runner.isolated
 
 
 @pytest.mark.skipif(not BWRAP, reason=NO_BWRAP)

@@ -77,6 +77,8 @@ def test_a_program_in_the_work_dir_runs(job):
     ([], None, {}, "empty command"),
     (["true"], "missing", {}, "does not exist"),
     (["true"], None, {"BAD": "nul\0byte"}, "null byte"),
+    (["true"], None, {"A=B": "1"}, "illegal environment variable name"),
+    (["echo", "lone \udc00 surrogate"], None, {}, "surrogate"),
 ])
 def test_start_failure_is_data(job, argv, workdir, env, message):
     if workdir:

@@ -1,0 +1,108 @@
+"""The fork server every job starts from: what a job inherits from it, and what happens when it or its owner
+dies. Real processes throughout."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from cynode.dispatch import forkserver
+from cynode.dispatch.spawner import spawner
+
+from .support import QUICK, assert_all_gone, wait_started
+from .test_sandbox import token
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def children_of(pid: int) -> dict[int, str]:
+    """pid -> state of each process whose parent is `pid`."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text("ascii", "replace").rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found[int(entry.name)] = fields[0]
+    return found
+
+
+def gone(pid: int, timeout: float = 5) -> bool:
+    deadline = time.monotonic() + timeout
+    while Path(f"/proc/{pid}").exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_job_holds_only_stdin_stdout_and_stderr(job):
+    assert job.sh("ls /proc/$$/fd").status == "completed"
+    assert job.stdout.split() == ["0", "1", "2"]
+
+
+def test_a_job_starts_with_no_signal_ignored_or_blocked(job):
+    # Python ignores SIGPIPE: a job that inherited that would see EPIPE where a shell pipeline expects to die.
+    assert job.run(["cat", "/proc/self/status"]).status == "completed"
+    status = dict(line.split(":\t", 1) for line in job.stdout.splitlines() if ":\t" in line)
+    assert status["SigIgn"].strip() == status["SigBlk"].strip() == "0" * 16
+
+
+def test_a_job_whose_fork_server_dies_fails_and_the_next_job_runs(job):
+    tok = token()
+    future = job.start_sh(f"echo started; sleep {tok}")
+    wait_started(tok)
+    server = spawner(job.runner.isolated)
+    os.kill(server._process.pid, signal.SIGKILL)  # pylint: disable=protected-access  # an OOM kill, say
+    result = future.result(timeout=10)
+    assert (result.status, result.exit_code) == ("failed", -1)
+    assert result.error == "the job fork server exited while the job ran" and result.error in job.stderr
+    assert_all_gone(tok)  # root: its uid is swept; bwrap: it dies with its parent
+    assert job.sh("echo again").status == "completed" and job.stdout == "again\n"
+
+
+def test_no_job_is_left_a_zombie_whatever_its_end(job):
+    outcomes = [job.sh("exit 0").status, job.sh("exit 3").status, job.run(["no-such-program-xyz"]).status,
+                job.sh("sleep 5", replace(QUICK, timeout_seconds=0.2, kill_grace_seconds=0.1)).status]
+    future = job.start_sh("sleep 5")
+    time.sleep(0.2)
+    job.cancel.set()
+    outcomes.append(future.result(timeout=5).status)
+    assert outcomes == ["completed", "failed", "failed", "timeout", "canceled"]
+    children = children_of(spawner(job.runner.isolated)._process.pid)  # pylint: disable=protected-access
+    assert "Z" not in children.values() and len(children) == forkserver.SPARES
+
+
+OWNER = """
+import sys
+from cynode.dispatch.sandbox import make_runner
+from cynode.dispatch.spawner import spawner
+runner, _ = make_runner(sys.argv[1])  # its probe runs a job
+print(spawner(runner.isolated)._process.pid, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_the_fork_server_and_its_spares_go_when_its_owner_is_killed():
+    kind = "process" if os.geteuid() == 0 else "none"
+    with subprocess.Popen([sys.executable, "-c", OWNER, kind], cwd=REPO, stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True) as owner:
+        try:
+            pid = int(owner.stdout.readline())
+            spares = children_of(pid)
+            assert len(spares) == forkserver.SPARES
+        finally:
+            owner.kill()
+    assert gone(pid) and all(gone(spare) for spare in spares)
+
+
+def test_a_ctrl_c_at_the_servers_terminal_does_not_reach_the_fork_server(job):
+    # SIGINT goes to the terminal's foreground process group; the server shuts down on it, letting its jobs end,
+    # which needs the fork server alive until then.
+    assert job.sh("true").status == "completed"
+    pid = spawner(job.runner.isolated)._process.pid  # pylint: disable=protected-access
+    assert os.getpgid(pid) != os.getpgid(0) and os.getsid(pid) != os.getsid(0)

@@ -97,11 +97,28 @@ def memory_kib(pid: int) -> dict[str, int]:
     return found
 
 
-def cpu_seconds(pid: int) -> tuple[float, float]:
-    """(CPU seconds of the process itself, of its reaped children), user + system, from /proc/<pid>/stat."""
+def _stat_cpu(pid: int) -> tuple[int, int, int]:
+    """(parent pid, own CPU ticks, reaped children's CPU ticks) from /proc/<pid>/stat."""
     fields_ = Path(f"/proc/{pid}/stat").read_text("ascii").rpartition(")")[2].split()
+    return int(fields_[1]), int(fields_[11]) + int(fields_[12]), int(fields_[13]) + int(fields_[14])
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(CPU seconds of the process and of its live children, of the children they reaped), user + system.
+
+    The live children are the job fork servers: their own CPU is the server's work of starting jobs, and the
+    jobs are theirs to reap."""
+    _parent, own, reaped = _stat_cpu(pid)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and entry.name != str(pid):
+            try:
+                parent, child_own, child_reaped = _stat_cpu(int(entry.name))
+            except OSError:
+                continue  # gone meanwhile
+            if parent == pid:
+                own, reaped = own + child_own, reaped + child_reaped
     ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields_[11]) + int(fields_[12])) / ticks, (int(fields_[13]) + int(fields_[14])) / ticks
+    return own / ticks, reaped / ticks
 
 
 class Client:

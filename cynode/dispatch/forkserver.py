@@ -200,8 +200,7 @@ class ForkServer:
             os.close(fds[0])
             os.close(fds[1])
         self._selector.register(spare.control, selectors.EVENT_READ, lambda control: self._on_start(spare, fds[2]))
-        self._refill()
-        return True
+        return True  # the spare is replaced once this job has started: forking now would delay it
 
     def _on_start(self, spare: _Spare, status: int) -> bool:
         """The spare has exec'd (its control socket is at EOF) or reports why it could not."""
@@ -212,10 +211,12 @@ class ForkServer:
             os.write(status, HEADER.pack(len(data)) + data)
             os.close(status)
             os.waitpid(spare.pid, 0)
+            self._refill()
             return True
         write_message(status, ("pid", spare.pid))
         self._running[spare.pid] = status
         self._check(spare.pid)
+        self._refill()
         return True
 
     def _on_signal(self, wakeup) -> bool:

@@ -6,7 +6,8 @@ each running job gets a uid of its own from a pool (gid 65534): the kernel does 
 root, and counts it per uid, so with one uid per job a fork bomb exhausts only its own job's budget; and when
 the job ends, whatever still runs under its uid (even a process that escaped with setsid) is killed. BwrapRunner adds
 bubblewrap namespaces (no network, own pids, only system dirs and the work dir visible); ProcessRunner is the
-fallback without them. Job failures never raise: they come back as a RunResult.
+fallback without them. Every job is started by the fork server (spawner.py), never by forking this process.
+Job failures never raise: they come back as a RunResult.
 """
 
 import abc

@@ -25,6 +25,7 @@ import signal
 import socket
 import struct
 from collections import deque
+from contextlib import suppress
 
 from cynode.dispatch import kernel
 
@@ -220,12 +221,9 @@ class ForkServer:
         return True
 
     def _on_signal(self, wakeup) -> bool:
-        while True:
-            try:
-                if not os.read(wakeup, 512):
-                    break
-            except BlockingIOError:
-                break
+        with suppress(BlockingIOError):  # empty now: every signal since the last wake-up is handled below
+            while os.read(wakeup, 512):
+                pass
         for pid in list(self._running):
             self._check(pid)
         for spare in list(self._spares):  # a spare that died (killed by someone): reaped and replaced
@@ -246,16 +244,12 @@ class ForkServer:
         info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
         if info is None:
             return
-        try:  # the job is over: so are its background processes
+        with suppress(ProcessLookupError, PermissionError):  # the job is over: so are its background processes
             os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         code = info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
         status = self._running.pop(pid)
-        try:
+        with suppress(BrokenPipeError):  # the caller stopped listening: it has released the job, or is about to
             write_message(status, ("exit", code))
-        except BrokenPipeError:
-            pass  # the caller stopped listening: it has released the job, or is about to
         os.close(status)
         if pid in self._abandoned:
             self._abandoned.discard(pid)

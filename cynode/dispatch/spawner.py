@@ -38,8 +38,6 @@ class Request:
         UnicodeEncodeError (a ValueError) for what the filesystem encoding cannot carry."""
         encoded = [os.fsencode(arg) for arg in argv]
         environment = {os.fsencode(key): os.fsencode(value) for key, value in env.items()}
-        if not encoded:
-            raise ValueError("empty command")
         if any(b"=" in key for key in environment):
             raise ValueError("illegal environment variable name")
         if any(b"\0" in part for part in [*encoded, *environment, *environment.values()]):
@@ -89,7 +87,7 @@ class Spawner:
         self._conn, theirs = socket.socketpair()
         with theirs:
             self._process = subprocess.Popen(  # pylint: disable=consider-using-with  # lives as long as we do
-                [sys.executable, "-c", BOOT, str(theirs.fileno()), "1" if isolated else "0", *sys.path],
+                [sys.executable, "-I", "-c", BOOT, str(theirs.fileno()), "1" if isolated else "0", *sys.path],
                 pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 start_new_session=True)  # a Ctrl-C at the server's terminal must not kill it before the jobs end
         self._lock = threading.Lock()

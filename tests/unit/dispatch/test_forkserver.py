@@ -10,7 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from cynode.dispatch import forkserver
-from cynode.dispatch.spawner import spawner
+from cynode.dispatch.sandbox import SYSTEM_PATH
+from cynode.dispatch.spawner import Request, spawner
 
 from .support import QUICK, assert_all_gone, wait_started
 from .test_sandbox import token
@@ -80,7 +81,8 @@ def test_no_job_is_left_a_zombie_whatever_its_end(job):
 OWNER = """
 import sys
 from cynode.dispatch.sandbox import make_runner
-from cynode.dispatch.spawner import spawner
+from cynode.dispatch.sandbox import SYSTEM_PATH
+from cynode.dispatch.spawner import Request, spawner
 runner, _ = make_runner(sys.argv[1])  # its probe runs a job
 print(spawner(runner.isolated)._process.pid, flush=True)
 sys.stdin.read()
@@ -106,3 +108,29 @@ def test_a_ctrl_c_at_the_servers_terminal_does_not_reach_the_fork_server(job):
     assert job.sh("true").status == "completed"
     pid = spawner(job.runner.isolated)._process.pid  # pylint: disable=protected-access
     assert os.getpgid(pid) != os.getpgid(0) and os.getsid(pid) != os.getsid(0)
+
+
+def test_killed_spares_are_replaced_and_jobs_still_start(job):
+    assert job.sh("true").status == "completed"
+    server = spawner(job.runner.isolated)._process.pid  # pylint: disable=protected-access
+    for spare in children_of(server):  # the OOM killer's pick, say
+        os.kill(spare, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while sorted(children_of(server).values()) != ["S"] * forkserver.SPARES:
+        assert time.monotonic() < deadline, f"spares not replaced: {children_of(server)}"
+        time.sleep(0.02)
+    assert job.sh("echo fine").status == "completed" and job.stdout == "fine\n"
+
+
+def test_a_job_given_up_on_before_it_exits_is_reaped_when_it_does(tmp_path):
+    server = spawner(False)
+    read, write = os.pipe()
+    try:
+        started = server.start(Request.of(["sleep", "0.3"], {"PATH": SYSTEM_PATH}, tmp_path, [], 0, None),
+                               write, write)
+    finally:
+        os.close(write)
+        os.close(read)
+    started.release()  # before it has exited
+    assert gone(started.pid)  # not left a zombie
+    assert "Z" not in children_of(server._process.pid).values()  # pylint: disable=protected-access

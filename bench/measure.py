@@ -97,6 +97,34 @@ def memory_kib(pid: int) -> dict[str, int]:
     return found
 
 
+def descendants_pss_kib(pid: int) -> int:
+    """Proportional set size (shared pages split among their sharers) of every live descendant of `pid`, in KiB:
+    a server's job fork server and its spare children, whose pages are mostly shared with one another."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = _stat_cpu(int(entry.name))[0]
+            except OSError:
+                continue  # gone meanwhile
+    found, total = {pid}, 0
+    grew = True
+    while grew:
+        grew = False
+        for child, parent in parents.items():
+            if parent in found and child not in found:
+                found.add(child)
+                grew = True
+    for child in found - {pid}:
+        try:
+            for line in Path(f"/proc/{child}/smaps_rollup").read_text("ascii").splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
 def _stat_cpu(pid: int) -> tuple[int, int, int]:
     """(parent pid, own CPU ticks, reaped children's CPU ticks) from /proc/<pid>/stat."""
     fields_ = Path(f"/proc/{pid}/stat").read_text("ascii").rpartition(")")[2].split()

@@ -55,7 +55,8 @@ if str(ROOT) not in sys.path:
 
 # pylint: disable=wrong-import-position
 from bench.common import child_env, free_port, terminate
-from bench.measure import BenchError, Client, Report, Row, cpu_seconds, median_ms, memory_kib, pct_ms
+from bench.measure import (BenchError, Client, Report, Row, cpu_seconds, descendants_pss_kib, median_ms, memory_kib,
+                           pct_ms)
 from bench.scaleout import postgres_phase
 from cynode.dispatch.jobusers import NOGROUP, UidPool
 from cynode.dispatch.sandbox import BwrapRunner, SandboxUnavailable, probe_bwrap
@@ -456,7 +457,9 @@ def sandbox_phase(tmp: Path, sandbox: str, bwrap: BareBwrap | None, args, report
         throughput(server, bwrap if sandbox == "bwrap" else bare_true, args.jobs, sandbox, report)
         memory = server.memory()
         report.add(Row(f"server RSS after {args.jobs} jobs [{sandbox}]", memory["VmRSS"] / 1024, "MiB"),
-                   Row(f"server VmHWM after {args.jobs} jobs [{sandbox}]", memory["VmHWM"] / 1024, "MiB"))
+                   Row(f"server VmHWM after {args.jobs} jobs [{sandbox}]", memory["VmHWM"] / 1024, "MiB"),
+                   Row(f"job fork server + spares PSS after {args.jobs} jobs [{sandbox}]",
+                       descendants_pss_kib(server.proc.pid) / 1024, "MiB"))
 
 
 # 3 + 4 + 5: big database --------------------------------------------------------------------------------------

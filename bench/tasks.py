@@ -59,7 +59,7 @@ from bench.measure import (BenchError, Client, Report, Row, cpu_seconds, descend
                            pct_ms)
 from bench.scaleout import postgres_phase
 from cynode.dispatch.jobusers import NOGROUP, UidPool
-from cynode.dispatch.sandbox import BwrapRunner, SandboxUnavailable, probe_bwrap
+from cynode.dispatch.sandbox import BwrapRunner, Limits, SandboxUnavailable, probe_bwrap
 from cynode.server.bootstrap import ADMIN_HANDLE, ensure_admin
 from cynode.settings import SPECS
 from cynode.store.models import Job, Task
@@ -267,7 +267,7 @@ class BareBwrap:
         user = (self.pool.acquire(), NOGROUP) if self.pool else None
         if user:
             os.chown(self.workdir, *user)
-        self.argv, _ = runner._command(["true"], self.workdir, {}, user)  # pylint: disable=protected-access
+        self.argv, _ = runner._command(["true"], self.workdir, {}, user, Limits())  # pylint: disable=protected-access
         self.env = runner._env({}, self.workdir)  # pylint: disable=protected-access
 
     def __call__(self) -> float:

@@ -7,7 +7,7 @@ made on each job's critical path. Here spare children are forked ahead of time, 
 waits for one job: all it does then is apply rlimits, niceness and the job user, and exec.
 
 Protocol, over the socket it is given (requests are pickled, each after a 4-byte length sent with its fds):
-- ("spawn", argv, env, cwd, rlimits, nice, user) with fds [stdout, stderr, status]: the job runs with those as
+- ("spawn", argv, env, cwd, rlimits, nice, user, tmpfs_bytes) with fds [stdout, stderr, status]: the job runs with those as
   its stdout and stderr, in a session of its own. On `status` (a pipe) the server writes ("pid", pid) once the
   job has exec'd, or ("error", errno, strerror, filename) if it could not start; then ("exit", returncode) once
   it has exited, after killing the rest of its process group; then closes it.
@@ -89,12 +89,11 @@ def _await_job(control: socket.socket, isolate, server: int) -> None:  # pragma:
         if os.getppid() != server:
             return  # ...which may have died before that was set
         signal.set_wakeup_fd(-1)
-        for signum in (signal.SIGCHLD, signal.SIGPIPE, signal.SIGXFSZ):
-            signal.signal(signum, signal.SIG_DFL)
-        failure = None
+        _default_signals()
+        failure, hidden = None, {}
         try:
             if isolate:
-                isolate()
+                hidden = isolate()
         except OSError as exc:
             failure = exc
         request, fds = _recv_request(control)
@@ -104,7 +103,7 @@ def _await_job(control: socket.socket, isolate, server: int) -> None:  # pragma:
             try:
                 if failure:
                     raise failure
-                _become_job(control.fileno(), request, fds)
+                _become_job(control.fileno(), request, fds, hidden)
             except OSError as exc:
                 control.sendall(pickle.dumps(("error", exc.errno, exc.strerror, exc.filename)))
             except Exception as exc:  # pylint: disable=broad-exception-caught  # said, not lost in a dead child
@@ -113,15 +112,27 @@ def _await_job(control: socket.socket, isolate, server: int) -> None:  # pragma:
         os._exit(code)  # pylint: disable=protected-access  # a forked child must not run the parent's clean-up
 
 
-def _become_job(control: int, request, fds) -> None:  # pragma: no cover  # runs in the forked child
+def _default_signals() -> None:  # pragma: no cover  # runs in the forked child
+    """Every signal at its default and none blocked, as a job expects: not what Python set here (SIGPIPE ignored,
+    our SIGCHLD handler), nor what the server was started with (`nohup` ignores SIGHUP; `cmd &` in a script,
+    SIGINT and SIGQUIT); ignored signals stay ignored across exec. (glibc keeps its internal two to itself.)"""
+    for signum in signal.valid_signals():
+        if signum not in (signal.SIGKILL, signal.SIGSTOP):
+            with suppress(OSError, ValueError):
+                signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+
+
+def _become_job(control: int, request, fds, hidden: dict[bytes, int]) -> None:  # pragma: no cover  # runs in the forked child
     """exec the job: its own session, stdin /dev/null, the given stdout and stderr, rlimits, niceness, then the
     job user (set last: isolation and rlimits need root). Returns only by raising OSError."""
-    _kind, argv, env, cwd, rlimits, nice, user = request
+    _kind, argv, env, cwd, rlimits, nice, user, tmpfs_bytes = request
     os.setsid()
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(fds[0], 1)
     os.dup2(fds[1], 2)
+    kernel.make_private(hidden, cwd, tmpfs_bytes)
     os.chdir(cwd)
     for res, value in rlimits:
         resource.setrlimit(res, (value, value))

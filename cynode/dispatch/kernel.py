@@ -13,7 +13,7 @@ from contextlib import suppress
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
-MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 1 << 18
+MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 1 << 18
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
@@ -21,10 +21,11 @@ PR_SET_NO_NEW_PRIVS = 38
 # thread's). Its number on the architectures we know; elsewhere callers fall back to scanning /proc.
 SYS_SETRESUID = {"x86_64": 117, "aarch64": 147, "riscv64": 147, "ppc64le": 164, "ppc64": 164,
                  "s390x": 208}.get(os.uname().machine)
-# Host dirs that hold unix sockets (PostgreSQL, MySQL, D-Bus, Docker...) or shared memory: a process-mode job
-# gets an empty private tmpfs over each, since a network namespace does not cover filesystem sockets.
-PRIVATE_DIRS = ((b"/run", b"mode=0755"), (b"/dev/shm", b"mode=1777"))
-
+# Host dirs a process-mode job gets an empty private tmpfs over: a network namespace does not cover filesystem
+# sockets (PostgreSQL's, D-Bus's, Docker's under /run, X11's and others in /tmp), shared memory, and the
+# world-writable temp dirs, where other users' files are and where concurrent jobs could meet.
+PRIVATE_DIRS = ((b"/run", b"mode=0755"), (b"/dev/shm", b"mode=1777"), (b"/tmp", b"mode=1777"),
+                (b"/var/tmp", b"mode=1777"))
 
 @functools.cache
 def _libc():
@@ -53,20 +54,42 @@ def is_dumpable() -> bool:
 
 
 def isolator():
-    """A function for a child (run as root, before it drops to the job user) that gives it no network, private
-    /run and /dev/shm, and no way to gain privileges through setuid programs. The libc functions are looked up
-    here, in the parent, so the child only calls them."""
+    """A function for a child (run as root, before it drops to the job user) that gives it no network and no way
+    to gain privileges through setuid programs, and returns {each of PRIVATE_DIRS: an fd of the host's dir} for
+    make_private(), which the job's start calls. The libc functions are looked up here, in the parent, so the
+    child only calls them."""
     libc = _libc()
     unshare, mount, prctl = libc.unshare, libc.mount, libc.prctl
 
-    def isolate() -> None:
+    def isolate() -> dict[bytes, int]:
         _check(unshare(CLONE_NEWNET | CLONE_NEWNS), "unshare")
         _check(mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")  # nothing leaks
-        for path, options in PRIVATE_DIRS:
-            if os.path.isdir(path):
-                _check(mount(b"tmpfs", path, b"tmpfs", MS_NOSUID | MS_NODEV, options), f"mount {path!r}")
+        hidden = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path, _ in PRIVATE_DIRS if os.path.isdir(path)}
         _check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
+        return hidden
     return isolate
+
+
+def make_private(hidden: dict[bytes, int], workdir: bytes, size: int) -> None:
+    """In an isolated child: an empty tmpfs of at most `size` bytes (tmpfs pages are RAM no rlimit counts) over
+    each dir isolate() found; then the work dir, when it lies in one of them (a data dir under /tmp), mounted back
+    at its place from the host's dir, and nothing else of what the tmpfs hides. The levels above it are made
+    0755 (root's), so the job user can reach it."""
+    mount = _libc().mount
+    for path, options in PRIVATE_DIRS:
+        if path in hidden:
+            _check(mount(b"tmpfs", path, b"tmpfs", MS_NOSUID | MS_NODEV, b"%s,size=%d" % (options, size)),
+                   f"mount {path!r}")
+    for top, fd in hidden.items():
+        if workdir.startswith(top + b"/"):
+            level = top
+            for part in workdir[len(top) + 1:].split(b"/"):
+                level += b"/" + part
+                if not os.path.isdir(level):
+                    os.mkdir(level)
+                    os.chmod(level, 0o755)
+            source = b"/proc/self/fd/%d/%s" % (fd, workdir[len(top) + 1:])
+            _check(mount(source, workdir, None, MS_BIND | MS_REC, None), f"mount --rbind {workdir!r}")
 
 
 def kill_uid_processes(uid: int) -> bool:

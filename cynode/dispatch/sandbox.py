@@ -16,6 +16,7 @@ import os
 import resource
 import shutil
 import signal
+import subprocess
 import tempfile
 import threading
 import time
@@ -196,9 +197,10 @@ class Runner(abc.ABC):
             raise ValueError("empty command")
         if not workdir.is_dir():
             raise FileNotFoundError(f"work dir {workdir} does not exist")
-        command, child_user = self._command(list(argv), workdir, env, user)
+        command, child_user = self._command(list(argv), workdir, env, user, limits)
+        # a job's private temp dirs (tmpfs: RAM, which no rlimit counts) hold at most its memory limit each
         request = Request.of(command, self._env(env, workdir), workdir, _job_rlimits(limits), JOB_NICENESS,
-                             child_user)
+                             child_user, limits.memory_bytes)
         if user:
             _give_to(workdir, user)
         reads, writes = zip(os.pipe(), os.pipe())
@@ -219,8 +221,8 @@ class Runner(abc.ABC):
         return str(workdir)
 
     @abc.abstractmethod
-    def _command(self, argv: list[str], workdir: Path, env: dict[str, str],
-                 user: tuple[int, int] | None) -> tuple[list[str], tuple[int, int] | None]:
+    def _command(self, argv: list[str], workdir: Path, env: dict[str, str],  # pylint: disable=too-many-arguments
+                 user: tuple[int, int] | None, limits: Limits) -> tuple[list[str], tuple[int, int] | None]:
         """What to execute as `user` (None: as ourselves), and the user the child is to drop to before exec
         (None when the command drops privileges itself)."""
 
@@ -231,8 +233,8 @@ class Runner(abc.ABC):
 
 class ProcessRunner(Runner):
     """A plain child process: own session, rlimits, scrubbed env, a job uid of its own (root only), and, when
-    root can create namespaces, no network, private /run and /dev/shm and no_new_privs. It sees the host's
-    files as its uid may; see the README's security section."""
+    root can create namespaces, no network, private /run, /dev/shm, /tmp and /var/tmp and no_new_privs. It sees
+    the host's other files as its uid may; see the README's security section."""
 
     name = "process"
 
@@ -240,12 +242,12 @@ class ProcessRunner(Runner):
         super().__init__(job_user)
         self.isolated = isolated and os.geteuid() == 0
 
-    def _command(self, argv, workdir, env, user):
+    def _command(self, argv, workdir, env, user, limits):  # pylint: disable=too-many-arguments
         return argv, user
 
     @property
     def shared_dirs(self) -> tuple[str, ...]:
-        # isolated, a job has a private tmpfs at /dev/shm (kernel.PRIVATE_DIRS)
+        # isolated, a job has a private tmpfs over each of them (kernel.PRIVATE_DIRS): nothing to clean up
         private = {path.decode() for path, _ in kernel.PRIVATE_DIRS} if self.isolated else set()
         return tuple(folder for folder in SHARED_DIRS if folder not in private)
 
@@ -284,7 +286,10 @@ class BwrapRunner(Runner):
             self._tops.add(top)
         for name in SANDBOX_ETC:
             self._prefix += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-        self._prefix += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+        self._prefix += ["--proc", "/proc", "--dev", "/dev"]
+        # --size (bubblewrap 0.5) caps the private /tmp: its pages are RAM, which no rlimit counts
+        self._sized = "--size" in subprocess.run([bwrap, "--help"], capture_output=True, text=True,
+                                                 check=False).stdout
         self._setpriv = None
         if self.job_user or self._pool:
             self._setpriv = shutil.which("setpriv", path=SYSTEM_PATH)
@@ -298,14 +303,15 @@ class BwrapRunner(Runner):
     def shared_dirs(self) -> tuple[str, ...]:
         return ()  # its /tmp and /dev are private tmpfs, /var is not there: it writes only to its work dir
 
-    def _command(self, argv, workdir, env, user):
+    def _command(self, argv, workdir, env, user, limits):  # pylint: disable=too-many-arguments
         if not self._visible_executable(argv[0], workdir, self._env(env, workdir)["PATH"]):
             raise FileNotFoundError(f"no executable {argv[0]!r} inside the sandbox")
         drop = [self._setpriv, f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups", "--inh-caps=-all",
                 "--bounding-set=-all", "--"] if user else []
-        # The env reaches bwrap through Popen (it is exactly the job's env) rather than as --setenv arguments,
+        # The env reaches bwrap as its exec environment (exactly the job's env) rather than as --setenv arguments,
         # which any host user could read in bwrap's command line.
-        return [*self._prefix, "--bind", str(workdir), SANDBOX_WORKDIR, "--remount-ro", "/",
+        tmp = [*(["--size", str(limits.memory_bytes)] if self._sized else []), "--perms", "1777", "--tmpfs", "/tmp"]
+        return [*self._prefix, *tmp, "--bind", str(workdir), SANDBOX_WORKDIR, "--remount-ro", "/",
                 "--chdir", SANDBOX_WORKDIR, "--", *drop, *argv], None
 
     def _visible_executable(self, name: str, workdir: Path, path: str) -> bool:

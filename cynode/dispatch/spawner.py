@@ -31,9 +31,10 @@ class Request:
     rlimits: list[tuple[int, int]]
     nice: int
     user: tuple[int, int] | None
+    tmpfs_bytes: int  # the size of each private tmpfs of an isolated job
 
     @classmethod
-    def of(cls, argv, env, cwd, rlimits, nice, user):  # pylint: disable=too-many-arguments
+    def of(cls, argv, env, cwd, rlimits, nice, user, tmpfs_bytes):  # pylint: disable=too-many-arguments
         """Encoded and checked the way subprocess.Popen does: ValueError for a NUL byte or an '=' in a name,
         UnicodeEncodeError (a ValueError) for what the filesystem encoding cannot carry."""
         encoded = [os.fsencode(arg) for arg in argv]
@@ -42,7 +43,7 @@ class Request:
             raise ValueError("illegal environment variable name")
         if any(b"\0" in part for part in [*encoded, *environment, *environment.values()]):
             raise ValueError("embedded null byte")
-        return cls(encoded, environment, os.fsencode(cwd), list(rlimits), nice, user)
+        return cls(encoded, environment, os.fsencode(cwd), list(rlimits), nice, user, tmpfs_bytes)
 
 
 class JobLost(OSError):
@@ -108,7 +109,7 @@ class Spawner:
         try:
             try:
                 self.send(("spawn", request.argv, request.env, request.cwd, request.rlimits, request.nice,
-                           request.user), [stdout, stderr, status_write])
+                           request.user, request.tmpfs_bytes), [stdout, stderr, status_write])
             finally:
                 os.close(status_write)
             reply = read_message(status_read)

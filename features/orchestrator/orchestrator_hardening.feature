@@ -160,6 +160,18 @@ Feature: Hardening against hostile jobs and clients
     And the host has no file "/dev/shm/cynode-left-{marker}"
     And the task's work dir on the host belongs to root with mode 0700
 
+  @req_sandbox_isolation @spec_gateway_10_3
+  Scenario: as plain processes, a job sees nothing of the host's /tmp, /var/tmp and /dev/shm: not another user's files, not a service's socket
+    Given the server runs jobs as plain processes
+    And the host has a world-readable file "/tmp/cynode-host-{marker}"
+    And the host has a world-readable file "/var/tmp/cynode-host-{marker}"
+    And the host has a world-readable file "/dev/shm/cynode-host-{marker}"
+    And a service listens on the unix socket "/tmp/cynode-host-{marker}.sock"
+    And "alice" is signed in
+    When "alice" runs the probe job 'cat /tmp/cynode-host-{marker} || cat /var/tmp/cynode-host-{marker} || cat /dev/shm/cynode-host-{marker} || test -S /tmp/cynode-host-{marker}.sock'
+    Then the probe job failed with "No such file or directory" on stderr
+    And the same command succeeds on the host
+
   @req_sandbox_isolation @req_tasks_create @spec_gateway_10_3
   Scenario: as plain processes, a root server whose data dir lies under a private directory still runs jobs
     Given a separate cynode server that runs jobs as plain processes with its data dir under a private directory

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -49,8 +50,14 @@ def job_settings(sandbox: str) -> dict[str, str]:
 def _open_workdir():
     """A server work dir under directories anyone may enter (0755), unlike pytest's private tmp root: then only
     the server's own permissions keep jobs out of its data dir, and plain-process jobs, run unprivileged, can
-    resolve their own work dir without a shared work root under /var/lib/cynode."""
-    root = Path(tempfile.mkdtemp(prefix="cynode-bdd-"))
+    resolve their own work dir without a shared work root under /var/lib/cynode. Not under /tmp when root: a
+    plain-process job has a private /tmp, so a data dir there would be out of its sight altogether, and these
+    scenarios are about where deployments keep it."""
+    base = None
+    if os.geteuid() == 0:
+        base = Path("/var/lib/cynode-bdd")
+        base.mkdir(mode=0o755, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="cynode-bdd-", dir=base))
     try:
         (root / "server").mkdir()
         for path in (root, root / "server"):
@@ -735,6 +742,24 @@ def _no_secrets(world):
 def _job_uid(world):
     _, uid = _probe_env(world)
     assert uid != 0, uid  # the server runs as this test's user: when that is root, jobs must not
+
+
+@given(parsers.re(r'the host has a world-readable file "(?P<path>[^"]+)"'))
+def _host_file(world, request, path):
+    planted = Path(_fill(world, path))
+    planted.write_text("another user's temp file\n")
+    planted.chmod(0o644)
+    request.addfinalizer(planted.unlink)
+
+
+@given(parsers.re(r'a service listens on the unix socket "(?P<path>[^"]+)"'))
+def _host_socket(world, request, path):
+    planted = Path(_fill(world, path))
+    service = socket.socket(socket.AF_UNIX)
+    service.bind(str(planted))
+    service.listen()
+    planted.chmod(0o777)
+    request.addfinalizer(lambda: (service.close(), planted.unlink()))
 
 
 @then(parsers.re(r'the host has no file "(?P<path>[^"]+)"'))

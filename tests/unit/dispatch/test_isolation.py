@@ -7,14 +7,15 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from cynode.dispatch.jobusers import JOB_UIDS
-from cynode.dispatch.sandbox import UnisolatedRunner
+from cynode.dispatch.sandbox import ProcessRunner, UnisolatedRunner
 
-from .support import Job, needs_python
+from .support import QUICK, Job, needs_python
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="per-job uids and namespaces need a root server")
 SETPRIV = shutil.which("setpriv")
@@ -68,6 +69,42 @@ def test_what_a_job_leaves_in_tmp_and_dev_shm_is_gone_after_it(job):
     left = [p for p in (f"/tmp/{tag}", f"/tmp/{tag}.d", f"/tmp/{tag}.link", f"/var/tmp/{tag}", f"/dev/shm/{tag}")
             if os.path.lexists(p)]
     assert not left and os.path.exists("/etc/passwd")
+
+
+def test_a_job_sees_none_of_the_hosts_temp_files_and_leaves_none(job, tmp_path):
+    tag = f"cynode-host-{os.getpid()}-{time.monotonic_ns()}"
+    planted = [Path(folder, tag) for folder in ("/tmp", "/var/tmp", "/dev/shm")]
+    for path in planted:  # another user's temp files, world-readable, and a socket of some service in /tmp
+        path.write_text("host secret\n")
+    sock_path = Path("/tmp", f"{tag}.sock")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(sock_path))
+        try:
+            script = "; ".join(f"cat {path} 2>/dev/null || echo hidden" for path in planted)
+            assert job.sh(f"{script}; test -e {sock_path} && echo visible || echo absent; "
+                          f"echo mine > /tmp/{tag}.job").status == "completed"
+            assert job.stdout == "hidden\nhidden\nhidden\nabsent\n"
+            assert not Path("/tmp", f"{tag}.job").exists()
+        finally:
+            sock_path.unlink()
+            for path in planted:
+                path.unlink()
+
+
+def test_a_work_dir_under_tmp_is_there_and_nothing_beside_it(tmp_path):
+    # pytest's tmp_path is under /tmp: the job's own log files sit beside its work dir there
+    job = Job(ProcessRunner(), tmp_path)
+    assert str(job.workdir).startswith("/tmp/") and job.stdout_path.parent == job.workdir.parent
+    assert job.sh("pwd; ls -a ..; echo made > here.txt").status == "completed", job.stderr
+    assert job.stdout == f"{job.workdir}\n.\n..\nwork\n" and (job.workdir / "here.txt").read_text() == "made\n"
+
+
+def test_a_jobs_private_temp_dirs_hold_no_more_than_its_memory_limit(job):
+    # tmpfs pages are RAM that no rlimit counts: without a size, one job could fill the host's memory through /tmp
+    limits = replace(QUICK, memory_bytes=64 << 20)
+    result = job.sh("head -c 100000000 /dev/zero > /tmp/big; echo $?; rm /tmp/big; "
+                    "head -c 10000000 /dev/zero > /tmp/small && echo fits", limits)
+    assert result.status == "completed" and job.stdout == "1\nfits\n" and "No space left" in job.stderr
 
 
 def test_the_finished_work_dir_is_closed_to_job_uids(job):

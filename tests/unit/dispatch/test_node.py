@@ -1,10 +1,7 @@
 """The dispatcher as a node: registration, heartbeat, and admin control over what it claims. A real SQLite store,
 workspace and process runner; the admin's side is what the routes do (change the row, tell the dispatcher)."""
 
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -36,10 +33,6 @@ class World:
         self.workspace = Workspace(self.settings.data_dir)
         self.workspace.prepare()
         self.owner = self.store.create_user("owner", None)
-        # Where a job's uid can look (a root server runs jobs as uids of their own; tmp_path is private to root).
-        self.gate_dir = Path(tempfile.mkdtemp(prefix="cynode-node-test-"))
-        self.gate_dir.chmod(0o755)
-        self.gate_file = self.gate_dir / "go"
         self.dispatchers = []
 
     def dispatcher(self, heartbeat_seconds=IDLE) -> Dispatcher:
@@ -55,8 +48,11 @@ class World:
         return task
 
     def blocked_task(self):
-        """A task whose job runs until the test creates the gate file."""
-        return self.task(f"echo started; while [ ! -e {self.gate_file} ]; do sleep 0.02; done")
+        """A task whose job runs until the test releases it: the only host dir it sees is its work dir."""
+        return self.task("echo started; while [ ! -e go ]; do sleep 0.02; done")
+
+    def release(self, task) -> None:
+        (self.workspace.work_dir(task.id) / "go").touch()
 
     def status(self, task) -> str:
         return self.store.task_by_id(task.id).status
@@ -69,7 +65,6 @@ class World:
         for dispatcher in self.dispatchers:
             dispatcher.stop(grace=0)
         self.store.close()
-        shutil.rmtree(self.gate_dir)
 
 
 @pytest.fixture(name="world")
@@ -101,7 +96,7 @@ def test_a_drained_or_disabled_node_lets_its_running_job_finish_starts_nothing_a
     world.admin_sets(dispatcher, status)
     queued = world.task("echo later")
     assert dispatcher.run_once() is False  # the gate is closed: no claim, whatever is queued
-    world.gate_file.touch()
+    world.release(running)
     _wait(lambda: world.status(running) == "completed")  # the running job was not touched
     assert world.status(queued) == "queued" and dispatcher.run_once() is False
     assert world.store.jobs_for_task(queued.id)[0].status == "queued"  # waiting, neither failed nor canceled

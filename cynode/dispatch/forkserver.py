@@ -7,10 +7,10 @@ made on each job's critical path. Here spare children are forked ahead of time, 
 waits for one job: all it does then is apply rlimits, niceness and the job user, and exec.
 
 Protocol, over the socket it is given (requests are pickled, each after a 4-byte length sent with its fds):
-- ("spawn", argv, env, cwd, rlimits, nice, user, tmpfs_bytes) with fds [stdout, stderr, status]: the job runs with those as
-  its stdout and stderr, in a session of its own. On `status` (a pipe) the server writes ("pid", pid) once the
-  job has exec'd, or ("error", errno, strerror, filename) if it could not start; then ("exit", returncode) once
-  it has exited, after killing the rest of its process group; then closes it.
+- ("spawn", argv, env, cwd, rlimits, nice, user, tmpfs_bytes) with fds [stdout, stderr, status]: the job runs
+  with those as its stdout and stderr, in a session of its own. On `status` (a pipe) the server writes
+  ("pid", pid) once the job has exec'd, or ("error", errno, strerror, filename) if it could not start; then
+  ("exit", returncode) once it has exited, after killing the rest of its process group; then closes it.
 - ("release", pid): the exited job may now be reaped. Until then it stays a zombie, so neither its pid nor its
   process group id can be reused under a caller that still signals them.
 It exits when the socket reaches EOF (the server is gone); its spares die with it.

@@ -747,7 +747,7 @@ def _job_uid(world):
 @given(parsers.re(r'the host has a world-readable file "(?P<path>[^"]+)"'))
 def _host_file(world, request, path):
     planted = Path(_fill(world, path))
-    planted.write_text("another user's temp file\n")
+    planted.write_text("another user's temp file\n", encoding="utf-8")
     planted.chmod(0o644)
     request.addfinalizer(planted.unlink)
 

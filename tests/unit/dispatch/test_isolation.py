@@ -71,7 +71,7 @@ def test_what_a_job_leaves_in_tmp_and_dev_shm_is_gone_after_it(job):
     assert not left and os.path.exists("/etc/passwd")
 
 
-def test_a_job_sees_none_of_the_hosts_temp_files_and_leaves_none(job, tmp_path):
+def test_a_job_sees_none_of_the_hosts_temp_files_and_leaves_none(job):
     tag = f"cynode-host-{os.getpid()}-{time.monotonic_ns()}"
     planted = [Path(folder, tag) for folder in ("/tmp", "/var/tmp", "/dev/shm")]
     for path in planted:  # another user's temp files, world-readable, and a socket of some service in /tmp

@@ -33,9 +33,11 @@ HEADER = struct.Struct("!I")
 SPARES = 2  # children forked and isolated ahead of time: jobs start on several threads at once
 
 
-def write_message(fd: int, message) -> None:
-    data = pickle.dumps(message)
-    os.write(fd, HEADER.pack(len(data)) + data)
+def _tell(status: int, data: bytes) -> None:
+    """One message on a job's status pipe (small: one atomic write). A caller that stopped listening (it gave
+    the job up) costs nothing."""
+    with suppress(BrokenPipeError):
+        os.write(status, HEADER.pack(len(data)) + data)
 
 
 def read_message(fd: int):
@@ -203,29 +205,48 @@ class ForkServer:
         if request[0] == "release":
             self._release(request[1])
             return True
-        spare = self._spares.popleft() if self._spares else _Spare(self._isolate)
-        data = pickle.dumps(request)
         try:
-            socket.send_fds(spare.control, [HEADER.pack(len(data))], fds[:2])
-            spare.control.sendall(data)
+            spare = self._hand_over(pickle.dumps(request), fds[:2])
+        except OSError as exc:
+            _tell(fds[2], pickle.dumps(("error", exc.errno, f"no child took the job: {exc.strerror}", None)))
+            os.close(fds[2])
+            return True
         finally:
             os.close(fds[0])
             os.close(fds[1])
         self._selector.register(spare.control, selectors.EVENT_READ, lambda control: self._on_start(spare, fds[2]))
         return True  # the spare is replaced once this job has started: forking now would delay it
 
+    def _hand_over(self, data: bytes, fds: list[int]) -> _Spare:
+        """The spare that took the job: a spare killed since the last SIGCHLD was handled is reaped, and the
+        next one (or a new one) takes it."""
+        for _attempt in range(SPARES + 1):  # each spare, then a fresh one
+            spare = self._spares.popleft() if self._spares else _Spare(self._isolate)
+            try:
+                socket.send_fds(spare.control, [HEADER.pack(len(data))], fds)
+                spare.control.sendall(data)
+                return spare
+            except OSError as exc:  # EPIPE, ECONNRESET: it is dead
+                failure = exc
+                spare.control.close()
+                os.waitpid(spare.pid, 0)
+        raise failure
+
     def _on_start(self, spare: _Spare, status: int) -> bool:
         """The spare has exec'd (its control socket is at EOF) or reports why it could not."""
-        data = spare.control.recv(65536)
+        try:
+            data = spare.control.recv(65536)
+        except ConnectionResetError:  # it died before reading its job: an exec leaves nothing unread
+            data = pickle.dumps(("error", None, "the job's process was killed before it started", None))
         self._selector.unregister(spare.control)
         spare.control.close()
         if data:
-            os.write(status, HEADER.pack(len(data)) + data)
+            _tell(status, data)
             os.close(status)
             os.waitpid(spare.pid, 0)
             self._refill()
             return True
-        write_message(status, ("pid", spare.pid))
+        _tell(status, pickle.dumps(("pid", spare.pid)))
         self._running[spare.pid] = status
         self._check(spare.pid)
         self._refill()
@@ -259,8 +280,7 @@ class ForkServer:
             os.killpg(pid, signal.SIGKILL)
         code = info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
         status = self._running.pop(pid)
-        with suppress(BrokenPipeError):  # the caller stopped listening: it has released the job, or is about to
-            write_message(status, ("exit", code))
+        _tell(status, pickle.dumps(("exit", code)))
         os.close(status)
         if pid in self._abandoned:
             self._abandoned.discard(pid)

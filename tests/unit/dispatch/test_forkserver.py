@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
 
@@ -133,7 +134,8 @@ def test_killed_spares_are_replaced_and_jobs_still_start(job):
     assert job.sh("true").status == "completed"
     server = spawner(job.runner.isolated)._process.pid  # pylint: disable=protected-access
     for spare in children_of(server):  # the OOM killer's pick, say
-        os.kill(spare, signal.SIGKILL)
+        with suppress(ProcessLookupError):  # a job of the last test, reaped since it was listed
+            os.kill(spare, signal.SIGKILL)
     deadline = time.monotonic() + 5
     while sorted(children_of(server).values()) != ["S"] * forkserver.SPARES:
         assert time.monotonic() < deadline, f"spares not replaced: {children_of(server)}"
@@ -153,3 +155,19 @@ def test_a_job_given_up_on_before_it_exits_is_reaped_when_it_does(tmp_path):
     started.release()  # before it has exited
     assert gone(started.pid)  # not left a zombie
     assert "Z" not in children_of(server._process.pid).values()  # pylint: disable=protected-access
+
+
+def test_jobs_handed_to_spares_killed_a_moment_before_end_clearly_and_the_fork_server_carries_on(job):
+    assert job.sh("true").status == "completed"
+    server = spawner(job.runner.isolated)._process.pid  # pylint: disable=protected-access
+    for attempt in range(20):  # the fork server may not have seen the deaths yet when the job comes
+        for spare in children_of(server):
+            with suppress(ProcessLookupError):  # reaped since it was listed
+                os.kill(spare, signal.SIGKILL)
+        result = job.sh(f"echo {attempt}")
+        # another spare took it; or the one that took it was killed: before reading it, or while setting it up
+        assert (result.status == "completed" and job.stdout == f"{attempt}\n") or (
+            result.status == "failed" and (result.exit_code == 137 or result.error ==
+                                           "cannot start job: the job's process was killed before it started"))
+    assert spawner(job.runner.isolated)._process.pid == server  # pylint: disable=protected-access
+    assert job.sh("echo after").status == "completed" and job.stdout == "after\n"

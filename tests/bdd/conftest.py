@@ -433,8 +433,14 @@ def _response_keys(world, keys):
 
 @then("the server log has exactly one line per request sent in this scenario")
 def _log_per_request(world):
-    lines = [line for line in world.server.log()[world.marks[0]:].splitlines() if "method=" in line]
-    assert len(lines) == world.server.requests_sent - world.marks[1], lines
+    expected = world.server.requests_sent - world.marks[1]
+    deadline = time.monotonic() + 5  # a request's line is written as it ends, which may be after its response
+    while True:
+        lines = [line for line in world.server.log()[world.marks[0]:].splitlines() if "method=" in line]
+        if len(lines) >= expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert len(lines) == expected, lines
     assert all(re.search(r" method=[A-Z]+ path=/\S* status=\d{3} ", line) for line in lines), lines
 
 

@@ -365,7 +365,9 @@ Feature: Task lifecycle on the server: create, run, inspect, cancel, contain and
   @req_dispatch_limits @spec_gateway_10_5
   Scenario: a fork bomb is contained by the limits and the server stays responsive
     Given "alice" is signed in
-    When "alice" creates a script task with a timeout of 5 seconds:
+    # 10 s: on a loaded machine the bomb's first output can take seconds, and the server must still be asked
+    # while the job runs
+    When "alice" creates a script task with a timeout of 10 seconds:
       """
       echo bombing
       bomb() { bomb | bomb & }

@@ -7,8 +7,8 @@ made on each job's critical path. Here spare children are forked ahead of time, 
 waits for one job: all it does then is apply rlimits, niceness and the job user, and exec.
 
 Protocol, over the socket it is given (requests are pickled, each after a 4-byte length sent with its fds):
-- ("spawn", argv, env, cwd, rlimits, nice, user, tmpfs_bytes) with fds [stdout, stderr, status]: the job runs
-  with those as its stdout and stderr, in a session of its own. On `status` (a pipe) the server writes
+- ("spawn", Request) with fds [stdout, stderr, status]: the job runs with those as its stdout and stderr, in
+  a session of its own. On `status` (a pipe) the server writes
   ("pid", pid) once the job has exec'd, or ("error", errno, strerror, filename) if it could not start; then
   ("exit", returncode) once it has exited, after killing the rest of its process group; then closes it.
 - ("release", pid): the exited job may now be reaped. Until then it stays a zombie, so neither its pid nor its
@@ -26,11 +26,43 @@ import socket
 import struct
 from collections import deque
 from contextlib import suppress
+from dataclasses import dataclass
 
 from cynode.dispatch import kernel
 
 HEADER = struct.Struct("!I")
 SPARES = 2  # children forked and isolated ahead of time: jobs start on several threads at once
+
+
+@dataclass(frozen=True)
+class Request:
+    """What one job is: bytes as exec takes them (checked here, so bad input fails in the caller)."""
+
+    argv: list[bytes]
+    env: dict[bytes, bytes]
+    cwd: bytes
+    rlimits: list[tuple[int, int]]
+    nice: int
+    user: tuple[int, int] | None
+    tmpfs_bytes: int  # the size of each private tmpfs of an isolated job
+
+    @classmethod
+    def of(cls, argv, env, cwd, rlimits, nice, user, tmpfs_bytes):  # pylint: disable=too-many-arguments
+        """Encoded and checked the way subprocess.Popen does: ValueError for a NUL byte or an '=' in a name,
+        UnicodeEncodeError (a ValueError) for what the filesystem encoding cannot carry."""
+        encoded = [os.fsencode(arg) for arg in argv]
+        environment = {os.fsencode(key): os.fsencode(value) for key, value in env.items()}
+        if any(b"=" in key for key in environment):
+            raise ValueError("illegal environment variable name")
+        if any(b"\0" in part for part in [*encoded, *environment, *environment.values()]):
+            raise ValueError("embedded null byte")
+        return cls(encoded, environment, os.fsencode(cwd), list(rlimits), nice, user, tmpfs_bytes)
+
+
+def send_framed(conn: socket.socket, data: bytes, fds) -> None:
+    """One message on a socket: its length with the fds it carries, then the pickled data."""
+    socket.send_fds(conn, [HEADER.pack(len(data))], fds)
+    conn.sendall(data)
 
 
 def _tell(status: int, data: bytes) -> None:
@@ -125,28 +157,27 @@ def _default_signals() -> None:  # pragma: no cover  # runs in the forked child
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 
-def _become_job(control: int, request, fds, hidden: dict[bytes, int]) -> None:  # pragma: no cover  # runs in the forked child
+def _become_job(control: int, job: Request, fds, hidden: dict[bytes, int]) -> None:  # pragma: no cover  # the child
     """exec the job: its own session, stdin /dev/null, the given stdout and stderr, rlimits, niceness, then the
     job user (set last: isolation and rlimits need root). Returns only by raising OSError."""
-    _kind, argv, env, cwd, rlimits, nice, user, tmpfs_bytes = request
     os.setsid()
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(fds[0], 1)
     os.dup2(fds[1], 2)
-    kernel.make_private(hidden, cwd, tmpfs_bytes)
-    os.chdir(cwd)
-    for res, value in rlimits:
+    kernel.make_private(hidden, job.cwd, job.tmpfs_bytes)
+    os.chdir(job.cwd)
+    for res, value in job.rlimits:
         resource.setrlimit(res, (value, value))
-    os.nice(nice)
-    if user:
+    os.nice(job.nice)
+    if job.user:
         os.setgroups([])
-        os.setresgid(user[1], user[1], user[1])
-        os.setresuid(user[0], user[0], user[0])
+        os.setresgid(job.user[1], job.user[1], job.user[1])
+        os.setresuid(job.user[0], job.user[0], job.user[0])
     kernel.set_parent_death_signal(0)  # the job outlives the fork server like any process outlives its parent
     os.closerange(3, control)
     os.closerange(control + 1, 1 << 20)  # only 0-2 reach the job; control is close-on-exec
-    _exec_on_path(argv, env)
+    _exec_on_path(job.argv, job.env)
 
 
 def _exec_on_path(argv: list[bytes], env: dict[bytes, bytes]) -> None:  # pragma: no cover  # the forked child
@@ -180,7 +211,6 @@ class ForkServer:
         signal.signal(signal.SIGCHLD, lambda *_: None)  # only to write to the wakeup fd
         self._spares: deque[_Spare] = deque()
         self._running: dict[int, int] = {}  # job pid -> its status fd
-        self._exited: set[int] = set()  # zombies until released
         self._abandoned: set[int] = set()  # released while running: reaped as they exit
         self._selector.register(conn, selectors.EVENT_READ, self._on_request)
         self._selector.register(wakeup_read, selectors.EVENT_READ, self._on_signal)
@@ -206,7 +236,7 @@ class ForkServer:
             self._release(request[1])
             return True
         try:
-            spare = self._hand_over(pickle.dumps(request), fds[:2])
+            spare = self._hand_over(pickle.dumps(request[1]), fds[:2])
         except OSError as exc:
             _tell(fds[2], pickle.dumps(("error", exc.errno, f"no child took the job: {exc.strerror}", None)))
             os.close(fds[2])
@@ -223,8 +253,7 @@ class ForkServer:
         for _attempt in range(SPARES + 1):  # each spare, then a fresh one
             spare = self._spares.popleft() if self._spares else _Spare(self._isolate)
             try:
-                socket.send_fds(spare.control, [HEADER.pack(len(data))], fds)
-                spare.control.sendall(data)
+                send_framed(spare.control, data, fds)
                 return spare
             except OSError as exc:  # EPIPE, ECONNRESET: it is dead
                 failure = exc
@@ -266,11 +295,12 @@ class ForkServer:
         return True
 
     def _release(self, pid: int) -> None:
-        if pid in self._exited:
-            self._exited.discard(pid)
-            os.waitpid(pid, 0)
-        elif pid in self._running:  # given up on before it exited: reaped when it does
+        """A started job's pid: reaped now if it has exited (a zombie until now), else as it exits."""
+        if pid in self._running:  # given up on before it exited
             self._abandoned.add(pid)
+        else:
+            with suppress(ChildProcessError):  # released twice: a caller's bug must not end every job
+                os.waitpid(pid, 0)
 
     def _check(self, pid: int) -> None:
         info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
@@ -285,8 +315,6 @@ class ForkServer:
         if pid in self._abandoned:
             self._abandoned.discard(pid)
             os.waitpid(pid, 0)
-        else:
-            self._exited.add(pid)
 
 
 def main(fd: int, isolated: bool) -> None:

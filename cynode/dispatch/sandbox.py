@@ -28,7 +28,8 @@ from pathlib import Path
 from cynode.dispatch import kernel, safetree
 from cynode.dispatch.capture import CappedFile, Pump, drain, killpg
 from cynode.dispatch.jobusers import SHARED_DIRS, UidPool
-from cynode.dispatch.spawner import JobLost, Request, Started, spawner
+from cynode.dispatch.forkserver import Request
+from cynode.dispatch.spawner import JobLost, Started, spawner
 from cynode.dispatch.workspace import take_back
 
 # Every job's environment is PATH=SYSTEM_PATH, LANG=C.UTF-8 and HOME=its work dir (/work inside bwrap, so

@@ -12,38 +12,13 @@ import socket
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+from contextlib import suppress
 
-from cynode.dispatch.forkserver import HEADER, read_message
+from cynode.dispatch.forkserver import Request, read_message, send_framed
 
 BOOT = "import sys; sys.path[:0] = sys.argv[3:]; from cynode.dispatch import forkserver; " \
        "forkserver.main(int(sys.argv[1]), sys.argv[2] == '1')"
 LOST = "the job fork server exited while the job ran"
-
-
-@dataclass(frozen=True)
-class Request:
-    """What one job is: bytes as exec takes them (checked here, so bad input fails in the caller)."""
-
-    argv: list[bytes]
-    env: dict[bytes, bytes]
-    cwd: bytes
-    rlimits: list[tuple[int, int]]
-    nice: int
-    user: tuple[int, int] | None
-    tmpfs_bytes: int  # the size of each private tmpfs of an isolated job
-
-    @classmethod
-    def of(cls, argv, env, cwd, rlimits, nice, user, tmpfs_bytes):  # pylint: disable=too-many-arguments
-        """Encoded and checked the way subprocess.Popen does: ValueError for a NUL byte or an '=' in a name,
-        UnicodeEncodeError (a ValueError) for what the filesystem encoding cannot carry."""
-        encoded = [os.fsencode(arg) for arg in argv]
-        environment = {os.fsencode(key): os.fsencode(value) for key, value in env.items()}
-        if any(b"=" in key for key in environment):
-            raise ValueError("illegal environment variable name")
-        if any(b"\0" in part for part in [*encoded, *environment, *environment.values()]):
-            raise ValueError("embedded null byte")
-        return cls(encoded, environment, os.fsencode(cwd), list(rlimits), nice, user, tmpfs_bytes)
 
 
 class JobLost(OSError):
@@ -74,10 +49,8 @@ class Started:
     def release(self) -> None:
         """Let the fork server reap the job (once it has exited) and forget it; closes the status pipe."""
         os.close(self._status)
-        try:
+        with suppress(OSError):  # the fork server is gone, and its zombies with it
             self._server.send(("release", self.pid), [])
-        except OSError:
-            pass  # the fork server is gone, and its zombies with it
 
 
 class Spawner:
@@ -98,18 +71,15 @@ class Spawner:
         return self._process.poll() is None
 
     def send(self, message, fds: list[int]) -> None:
-        data = pickle.dumps(message)
         with self._lock:
-            socket.send_fds(self._conn, [HEADER.pack(len(data))], fds)
-            self._conn.sendall(data)
+            send_framed(self._conn, pickle.dumps(message), fds)
 
     def start(self, request: Request, stdout: int, stderr: int) -> Started:
         """Start the job with these as its stdout and stderr; OSError if it could not be started."""
         status_read, status_write = os.pipe()
         try:
             try:
-                self.send(("spawn", request.argv, request.env, request.cwd, request.rlimits, request.nice,
-                           request.user, request.tmpfs_bytes), [stdout, stderr, status_write])
+                self.send(("spawn", request), [stdout, stderr, status_write])
             finally:
                 os.close(status_write)
             reply = read_message(status_read)

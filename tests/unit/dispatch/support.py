@@ -6,6 +6,7 @@ import shutil
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -90,9 +91,22 @@ def processes_with(token: str) -> list[int]:
     return _pids(lambda entry: token.encode() in (entry / "cmdline").read_bytes().split(b"\0"))
 
 
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat after "pid (comm)": state, ppid, pgrp, session, ...; comm may hold spaces and parentheses."""
+    return Path(f"/proc/{pid}/stat").read_text("ascii", "replace").rsplit(")", 1)[1].split()
+
+
 def session_of(pid: int) -> int:
-    # /proc/PID/stat: "pid (comm) state ppid pgrp session ..."; comm may hold spaces and parentheses.
-    return int(Path(f"/proc/{pid}/stat").read_text("ascii", "replace").rsplit(")", 1)[1].split()[3])
+    return int(_stat(pid)[3])
+
+
+def children_of(pid: int) -> dict[int, str]:
+    """pid -> state of each process whose parent is `pid` (zombies included)."""
+    found = {}
+    for child in _pids(lambda entry: int(_stat(int(entry.name))[1]) == pid):
+        with suppress(OSError):  # it ended since
+            found[child] = _stat(child)[0]
+    return found
 
 
 def processes_in_session(session: int) -> list[int]:

@@ -12,25 +12,12 @@ from pathlib import Path
 
 from cynode.dispatch import forkserver
 from cynode.dispatch.sandbox import SYSTEM_PATH
-from cynode.dispatch.spawner import Request, spawner
+from cynode.dispatch.spawner import spawner
 
-from .support import QUICK, assert_all_gone, wait_started
+from .support import QUICK, assert_all_gone, children_of, wait_started
 from .test_sandbox import token
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def children_of(pid: int) -> dict[int, str]:
-    """pid -> state of each process whose parent is `pid`."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        try:
-            fields = (entry / "stat").read_text("ascii", "replace").rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid:
-            found[int(entry.name)] = fields[0]
-    return found
 
 
 def gone(pid: int, timeout: float = 5) -> bool:
@@ -101,8 +88,7 @@ def test_no_job_is_left_a_zombie_whatever_its_end(job):
 OWNER = """
 import sys
 from cynode.dispatch.sandbox import make_runner
-from cynode.dispatch.sandbox import SYSTEM_PATH
-from cynode.dispatch.spawner import Request, spawner
+from cynode.dispatch.spawner import spawner
 runner, _ = make_runner(sys.argv[1])  # its probe runs a job
 print(spawner(runner.isolated)._process.pid, flush=True)
 sys.stdin.read()
@@ -147,8 +133,8 @@ def test_a_job_given_up_on_before_it_exits_is_reaped_when_it_does(tmp_path):
     server = spawner(False)
     read, write = os.pipe()
     try:
-        started = server.start(Request.of(["sleep", "0.3"], {"PATH": SYSTEM_PATH}, tmp_path, [], 0, None, 1 << 20),
-                               write, write)
+        sleeper = forkserver.Request.of(["sleep", "0.3"], {"PATH": SYSTEM_PATH}, tmp_path, [], 0, None, 1 << 20)
+        started = server.start(sleeper, write, write)
     finally:
         os.close(write)
         os.close(read)
